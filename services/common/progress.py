@@ -1,0 +1,60 @@
+"""Run blocking work in a thread while streaming its progress to an async generator.
+
+CPU-bound work (librosa, numpy, PyAV) must never block the asyncio loop; the work function
+receives a `report(done, total, message)` callback that is safe to call from its thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
+
+from lumiere.v1 import common_pb2
+
+T = TypeVar("T")
+
+Report = Callable[[int, int, str], None]
+
+
+class Finished(Generic[T]):
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+async def run_with_progress(
+    stage: str, work: Callable[[Report], T], *, min_interval_s: float = 0.1
+) -> AsyncIterator[common_pb2.Progress | Finished[T]]:
+    """Yield Progress messages while `work(report)` runs in a thread, then Finished(result)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[common_pb2.Progress] = asyncio.Queue()
+    last = [0.0]
+
+    def report(done: int, total: int, message: str) -> None:
+        now = loop.time()
+        # Throttle chatty reporters, but always pass the final step through.
+        if done < total and now - last[0] < min_interval_s:
+            return
+        last[0] = now
+        fraction = (done / total) if total > 0 else 0.0
+        msg = common_pb2.Progress(
+            fraction=min(max(fraction, 0.0), 1.0),
+            done=done,
+            total=total,
+            message=message,
+            stage=stage,
+        )
+        loop.call_soon_threadsafe(queue.put_nowait, msg)
+
+    task: asyncio.Future[Any] = asyncio.ensure_future(asyncio.to_thread(work, report))
+    while True:
+        getter = asyncio.ensure_future(queue.get())
+        done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            yield getter.result()
+            continue
+        getter.cancel()
+        while not queue.empty():
+            yield queue.get_nowait()
+        yield Finished(task.result())
+        return
