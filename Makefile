@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(wildcard protos/lumiere/v1/*.proto)
 
-.PHONY: demo test unit integration proto lint stack bench clean
+.PHONY: demo test unit integration proto lint stack bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 gen/.stamp: $(PROTOS) $(STAMP)
 	rm -rf gen/lumiere && mkdir -p gen
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=gen --grpc_python_out=gen --pyi_out=gen $(PROTOS)
-	# Generated code imports as `from lumiere.v1 import ...`: put gen/ on the venv's path.
-	$(PY) -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'lumiere-gen.pth'), 'w').write(os.path.abspath('gen') + chr(10))"
+	# Put the repo (services, gateway) and gen/ (`from lumiere.v1 import ...`) on the venv's path.
+	$(PY) -c "import os, site; open(os.path.join(site.getsitepackages()[0], 'lumiere-gen.pth'), 'w').write(os.path.abspath('.') + chr(10) + os.path.abspath('gen') + chr(10))"
 	touch gen/.stamp
 
 proto: gen/.stamp
@@ -28,7 +28,15 @@ demo: proto
 stack: proto
 	$(PY) -m services.devstack
 
-test: proto
+# The web page is tested in a real headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed: the browser test will be skipped"; fi; }
+
+test: proto browser
 	$(PY) -m pytest -q
 
 unit: proto

@@ -1,0 +1,44 @@
+"""Gateway-only settings (`LUMIERE_GATEWAY_*`); the shared ones live in services.common.settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUMIERE_GATEWAY_", extra="ignore")
+
+    # Comma-separated API keys. Empty = authentication off (the embedded default).
+    api_keys: str = ""
+    # Comma-separated allowed CORS origins ("*" allowed). Empty = no CORS headers.
+    cors_origins: str = ""
+    # Per API key (or per client address when auth is off): sustained requests per minute and
+    # the burst allowed above it. 0 = no rate limiting.
+    rate_limit_per_minute: float = Field(default=600.0, ge=0)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    # Upload limits; the audio limit is the shared `max_upload_mb`.
+    max_image_mb: int = Field(default=20, ge=1)
+    max_character_images: int = Field(default=8, ge=0)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_lyrics_kb: int = Field(default=256, ge=1)
+    # Deadline for unary calls to the orchestrator, seconds.
+    rpc_timeout_s: float = Field(default=10.0, gt=0)
+    # Deadline for each health probe of a service behind the gateway, seconds.
+    health_timeout_s: float = Field(default=1.0, gt=0)
+    # SSE keep-alive comment interval, seconds (proxies drop idle connections).
+    sse_keepalive_s: float = Field(default=15.0, gt=0)
+    # How long /metrics may reuse its project counts, seconds.
+    metrics_cache_s: float = Field(default=5.0, ge=0)
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return _split(self.api_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return _split(self.cors_origins)

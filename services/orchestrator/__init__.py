@@ -1,0 +1,1 @@
+"""Orchestrator: the project state machine, persistence, fan-out over animators, retries, resume."""

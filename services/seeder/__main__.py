@@ -1,0 +1,5 @@
+import asyncio
+
+from services.seeder.server import main
+
+asyncio.run(main())
