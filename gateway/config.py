@@ -28,6 +28,8 @@ class GatewaySettings(BaseSettings):
     max_lyrics_kb: int = Field(default=256, ge=1)
     # Deadline for unary calls to the orchestrator, seconds.
     rpc_timeout_s: float = Field(default=10.0, gt=0)
+    # /health also probes concept, seeder and animators (not only the orchestrator).
+    health_check_stages: bool = True
     # Deadline for each health probe of a service behind the gateway, seconds.
     health_timeout_s: float = Field(default=1.0, gt=0)
     # SSE keep-alive comment interval, seconds (proxies drop idle connections).

@@ -7,14 +7,14 @@ opened with Pillow and fully verified; lyrics must be UTF-8 text. Every failure 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 from PIL import Image
 
 from services.common.errors import InvalidInput
+from services.concept.audio_decode import AudioInfo
+from services.concept.audio_decode import probe_audio as _probe
 
 AUDIO_EXTENSIONS = {
     "wav": "audio/wav",
@@ -26,78 +26,39 @@ AUDIO_EXTENSIONS = {
     "oga": "audio/ogg",
     "opus": "audio/opus",
 }
-IMAGE_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp")}
+IMAGE_FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
 LYRICS_EXTENSIONS = {"lrc": "text/plain", "srt": "application/x-subrip", "txt": "text/plain"}
 
-# Decoding this much audio proves the stream is real without reading the whole song.
-_PROBE_SECONDS = 1.0
 
-
-@dataclass(frozen=True)
-class AudioInfo:
-    duration_seconds: float
-    sample_rate: int
-    channels: int
-    codec: str
-    container: str
-
-
-def audio_extension(filename: str, info: AudioInfo) -> str:
+def audio_extension(filename: str, container: str) -> str:
     """The stored file's extension: the upload's when we know it, else the container's."""
     ext = Path(filename).suffix.lower().lstrip(".")
     if ext in AUDIO_EXTENSIONS:
         return ext
-    for name in info.container.split(","):
+    names = container.split(",")
+    for name in names:
         if name in AUDIO_EXTENSIONS:
             return name
-    return {"mov": "m4a", "mp4": "m4a"}.get(info.container.split(",")[0], "bin")
+    return {"mov": "m4a", "mp4": "m4a", "matroska": "mka"}.get(names[0], "bin")
 
 
 def probe_audio(path: Path, max_seconds: float | None = None) -> AudioInfo:
-    """Open `path` with PyAV and decode its first audio frames; raise InvalidInput if it isn't audio."""
+    """Decode the header and first frames (the concept service's probe, so both agree).
+
+    Undecodable files get one recognisable message, "could not be decoded as audio", whatever
+    the FFmpeg detail; other rejections (too long) keep the probe's own message.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            container = av.open(str(path), mode="r")
-    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"the audio file could not be decoded as audio: {exc}") from exc
-    try:
-        if not container.streams.audio:
-            raise InvalidInput("the audio file could not be decoded as audio: it has no audio stream")
-        stream = container.streams.audio[0]
-        decoded = 0.0
-        sample_rate = 0
-        channels = 0
-        try:
-            for frame in container.decode(stream):
-                sample_rate = frame.sample_rate or stream.rate or 0
-                channels = len(frame.layout.channels)
-                if sample_rate:
-                    decoded += frame.samples / sample_rate
-                if decoded >= _PROBE_SECONDS:
-                    break
-        except av.FFmpegError as exc:
-            raise InvalidInput(f"the audio file could not be decoded as audio: {exc}") from exc
-        if decoded <= 0.0:
-            raise InvalidInput("the audio file could not be decoded as audio: no audio frames")
-        duration = 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration = float(stream.duration * stream.time_base)
-        if duration <= 0.0 and container.duration is not None:
-            duration = container.duration / av.time_base
-        if max_seconds is not None and duration > max_seconds:
-            raise InvalidInput(
-                f"the audio is {duration:.0f} s long; the limit is {max_seconds:.0f} s"
-            )
-        return AudioInfo(
-            duration_seconds=duration,
-            sample_rate=int(sample_rate),
-            channels=channels,
-            codec=stream.codec_context.name,
-            container=container.format.name,
-        )
-    finally:
-        container.close()
+        return _probe(path, max_seconds)
+    except InvalidInput as exc:
+        text = str(exc)
+        if "too long" in text or "longer than" in text:
+            raise
+        raise InvalidInput(f"the uploaded file could not be decoded as audio ({text})") from exc
 
 
 @dataclass(frozen=True)
@@ -118,9 +79,7 @@ def check_image(path: Path, label: str, max_pixels: int) -> ImageInfo:
             if fmt not in IMAGE_FORMATS:
                 raise InvalidInput(f"{label} is a {fmt or 'unknown'} image; use PNG, JPEG or WebP")
             if width * height > max_pixels:
-                raise InvalidInput(
-                    f"{label} is {width}x{height}; the limit is {max_pixels} pixels"
-                )
+                raise InvalidInput(f"{label} is {width}x{height}; the limit is {max_pixels} pixels")
             img.load()  # decodes every pixel: truncated or corrupt files fail here
     except InvalidInput:
         raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -69,7 +68,7 @@ class Orchestrator:
         )
         return resp.project
 
-    async def list(self, page_size: int = 0, page_token: str = "") -> opb.ListProjectsResponse:
+    async def list_page(self, page_size: int = 0, page_token: str = "") -> opb.ListProjectsResponse:
         return await self.stub.ListProjects(
             opb.ListProjectsRequest(page_size=page_size, page_token=page_token),
             timeout=self.timeout,
@@ -79,7 +78,7 @@ class Orchestrator:
         projects: list[opb.Project] = []
         token = ""
         for _ in range(max_pages):
-            resp = await self.list(page_size=500, page_token=token)
+            resp = await self.list_page(page_size=500, page_token=token)
             projects.extend(resp.projects)
             token = resp.next_page_token
             if not token:
@@ -112,7 +111,7 @@ async def check_health(target: str, timeout_s: float, service: str = "") -> str:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
             return "UNKNOWN_SERVICE"
         return "UNREACHABLE"
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return "UNREACHABLE"
     finally:
         await channel.close()

@@ -123,9 +123,7 @@ class _Collector:
             fd, name = tempfile.mkstemp(dir=self.tmpdir, prefix="part-")
             self._fh = os.fdopen(fd, "wb")
             self._limit = limit
-            self._file = FilePart(
-                self._name, filename, content_type.decode("latin-1"), Path(name)
-            )
+            self._file = FilePart(self._name, filename, content_type.decode("latin-1"), Path(name))
             self.form.files.setdefault(self._name, []).append(self._file)
         elif self._name not in self.text_fields:
             raise InvalidInput(f"unexpected form field {self._name!r}")

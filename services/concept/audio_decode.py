@@ -73,7 +73,9 @@ def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.Aud
     return container.streams.audio[0]
 
 
-def _stream_duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float:
+def _stream_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:

@@ -23,6 +23,8 @@ class SectionSpec:
     level: float = 0.6  # overall loudness 0..1
     drums: bool = True
     bpm: float | None = None  # tempo change at this section (None = keep)
+    lead: bool = False  # an eighth-note melody on chord tones (e.g. for choruses)
+    progression: str = "main"  # "main" or "alt" (a contrasting chord cycle, e.g. a bridge)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,20 @@ def _add(buf: np.ndarray, sound: np.ndarray, at: float, gain: float, sr: int) ->
 # Chord progressions as semitone offsets of the root (I-V-vi-IV / i-VI-III-VII).
 _MAJOR_PROG = [(0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12)]
 _MINOR_PROG = [(0, 3, 7), (8, 12, 15), (3, 7, 10), (10, 14, 17)]
+# Contrasting cycles for bridges (ii-V-iii-vi / iv-v-VI-VII).
+_MAJOR_ALT = [(2, 5, 9), (7, 11, 14), (4, 7, 11), (9, 12, 16)]
+_MINOR_ALT = [(5, 8, 12), (7, 10, 14), (8, 12, 15), (10, 14, 17)]
+# Lead melody: chord-tone index per eighth note, cycling over two bars.
+_LEAD_STEPS = [0, 1, 2, 1, 2, 0, 1, 2, 2, 1, 0, 1, 0, 2, 1, 0]
+
+
+def _pluck(freq: float, dur: float, sr: int) -> np.ndarray:
+    n = max(1, int(dur * sr))
+    t = np.arange(n) / sr
+    tone = np.sin(2 * np.pi * freq * t) + 0.4 * np.sin(4 * np.pi * freq * t)
+    tone += 0.2 * np.sin(6 * np.pi * freq * t)
+    attack = np.minimum(1.0, t / 0.004)  # 4 ms attack: no click
+    return (tone * attack * np.exp(-t / (dur * 0.6))).astype(np.float32)
 
 
 def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
@@ -121,6 +137,7 @@ def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
     out = np.zeros(n, dtype=np.float32)
     kick, snare = _kick(sr), _snare(sr, rng)
     prog = _MINOR_PROG if spec.minor else _MAJOR_PROG
+    alt_prog = _MINOR_ALT if spec.minor else _MAJOR_ALT
 
     for i, bt in enumerate(beats):
         sec = spec.sections[beat_section[i]]
@@ -142,7 +159,13 @@ def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
             off = bt + period * (0.5 + spec.swing / 2)
             _add(out, _hat(sr, rng), off, 0.5 * lvl, sr)
         # Harmony changes on the bar: chord pad + bass note, accented at the downbeat.
-        chord = prog[bar % len(prog)]
+        chord = (alt_prog if sec.progression == "alt" else prog)[bar % len(prog)]
+        if sec.lead:
+            for half in (0, 1):
+                at = bt + (period * (0.5 + spec.swing / 2) if half else 0.0)
+                step = _LEAD_STEPS[(i * 2 + half) % len(_LEAD_STEPS)]
+                f = spec.key_root_hz * 8 * 2 ** (chord[step] / 12)
+                _add(out, _pluck(f, period * 0.5, sr), at, 0.07 * lvl, sr)
         seg_n = int(period * sr)
         tt = np.arange(seg_n) / sr
         accent = 1.0 if pos == 0 else 0.55

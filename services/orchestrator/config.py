@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 from pydantic import Field
@@ -35,4 +34,4 @@ class OrchestratorConfig(BaseSettings):
     max_prompt_chars: int = Field(default=2000, ge=1)
 
     def replica_id(self, port: int) -> str:
-        return self.id or f"{socket.gethostname()}:{port}:{os.getuid()}"
+        return self.id or f"{socket.gethostname()}:{port}"

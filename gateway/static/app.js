@@ -1,0 +1,279 @@
+// Lumiere web page: upload, live progress over Server-Sent Events, playback, project list.
+// Plain JS, no build step and no external resources (the page must work offline).
+"use strict";
+
+const API = "/api/v1";
+const $ = (id) => document.getElementById(id);
+const STAGES = ["concept", "seeder", "animator", "compose"];
+// Which stages are finished once a project reaches a state.
+const DONE_BY_STATE = {
+  created: 0, processing: 0, concept_generated: 1, seeds_generated: 2,
+  animations_generated: 3, completed: 4,
+};
+const ACTIVE = new Set(["processing", "concept_generated", "seeds_generated", "animations_generated"]);
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+let current = null;    // the project shown in the project card
+let source = null;     // its EventSource
+
+function apiKey() { return localStorage.getItem("lumiere.apiKey") || ""; }
+function withKey(url) {
+  const key = apiKey();
+  if (!key) return url;
+  return url + (url.includes("?") ? "&" : "?") + "api_key=" + encodeURIComponent(key);
+}
+function headers() { return apiKey() ? { "X-API-Key": apiKey() } : {}; }
+
+async function api(path, options = {}) {
+  const resp = await fetch(API + path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+  let body = null;
+  const type = resp.headers.get("content-type") || "";
+  if (type.includes("json")) body = await resp.json();
+  if (!resp.ok) {
+    let detail = body && body.detail;
+    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
+    throw new Error(detail || `${resp.status} ${resp.statusText}`);
+  }
+  return body;
+}
+
+function showError(el, err) {
+  el.textContent = err ? String(err.message || err) : "";
+  el.hidden = !err;
+}
+
+// ------------------------------------------------------------------ create
+function uploadForm(form) {
+  // XMLHttpRequest (not fetch) because it reports upload progress for big songs.
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", API + "/projects");
+    for (const [k, v] of Object.entries(headers())) xhr.setRequestHeader(k, v);
+    const bar = $("upload-bar");
+    bar.hidden = false;
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) bar.firstElementChild.style.width = `${(100 * e.loaded) / e.total}%`;
+    };
+    xhr.onload = () => {
+      bar.hidden = true;
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status === 201) resolve(body);
+      else {
+        let detail = body && body.detail;
+        if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
+        reject(new Error(detail || `upload failed (${xhr.status})`));
+      }
+    };
+    xhr.onerror = () => { bar.hidden = true; reject(new Error("network error while uploading")); };
+    xhr.send(form);
+  });
+}
+
+async function onSubmit(event) {
+  event.preventDefault();
+  const errorEl = $("form-error");
+  showError(errorEl, null);
+  localStorage.setItem("lumiere.apiKey", $("api-key").value.trim());
+  const form = new FormData();
+  form.append("audio", $("audio").files[0]);
+  form.append("prompt", $("prompt").value);
+  for (const f of $("images").files) form.append("character_images", f);
+  if ($("lyrics").files[0]) form.append("lyrics", $("lyrics").files[0]);
+  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style"]) {
+    const v = $(name).value.trim();
+    if (v) form.append(name, v);
+  }
+  $("submit").disabled = true;
+  try {
+    const project = await uploadForm(form);
+    const started = await api(`/projects/${project.id}/process`, { method: "POST" });
+    showProject(started);
+    loadProjects();
+  } catch (err) {
+    showError(errorEl, err);
+  } finally {
+    $("submit").disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ project card
+function renderProject(p) {
+  current = p;
+  $("project-card").hidden = false;
+  $("project-title").textContent = "Project " + p.id.slice(0, 8);
+  $("project-prompt").textContent = p.prompt;
+  const pill = $("project-status");
+  pill.textContent = p.status.replace(/_/g, " ");
+  pill.className = "pill " + (ACTIVE.has(p.status) ? "active" : p.status);
+  renderProgress(p.status, p.progress);
+  showError($("project-error"), p.status === "failed"
+    ? `${p.failed_stage || "a stage"} failed: ${p.error || "unknown error"}` : null);
+
+  const facts = $("concept-facts");
+  facts.replaceChildren();
+  if (p.concept) {
+    const c = p.concept;
+    const items = [
+      `${c.tempo_bpm.toFixed(1)} BPM`, `${c.duration_seconds.toFixed(1)} s`,
+      c.key ? `${c.key} ${c.mode}` : null, `${c.key_moments.length} key moments`,
+      `${c.sections.length} sections`, ...(c.mood || []).slice(0, 3),
+    ].filter(Boolean);
+    for (const text of items) {
+      const span = document.createElement("span");
+      span.textContent = text;
+      facts.append(span);
+    }
+  }
+  facts.hidden = !p.concept;
+
+  const frames = $("keyframes");
+  if (frames.dataset.for !== p.id || frames.children.length !== p.keyframes.length) {
+    frames.replaceChildren();
+    frames.dataset.for = p.id;
+    for (const k of p.keyframes) {
+      const fig = document.createElement("figure");
+      const img = document.createElement("img");
+      img.src = withKey(k.url);
+      img.alt = k.prompt || k.key_moment_id;
+      img.title = k.prompt || "";
+      const cap = document.createElement("figcaption");
+      cap.textContent = `${k.time.toFixed(1)} s`;
+      fig.append(img, cap);
+      frames.append(fig);
+    }
+  }
+
+  const player = $("player");
+  const download = $("download");
+  if (p.video_url) {
+    const src = withKey(p.video_url);
+    if (player.dataset.src !== src) { player.src = src; player.dataset.src = src; }
+    download.href = src;
+  } else {
+    player.removeAttribute("src");
+    delete player.dataset.src;
+  }
+  player.hidden = !p.video_url;
+  download.hidden = !p.video_url;
+  $("cancel").hidden = !ACTIVE.has(p.status);
+  $("process").hidden = !(p.status === "created" || p.status === "failed" || p.status === "cancelled");
+  $("process").textContent = p.status === "created" ? "Start" : "Retry";
+  for (const row of document.querySelectorAll("#projects tbody tr")) {
+    row.classList.toggle("selected", row.dataset.id === p.id);
+  }
+}
+
+function renderProgress(status, progress) {
+  const done = DONE_BY_STATE[status] ?? 0;
+  const stage = progress && progress.stage;
+  document.querySelectorAll("#stages li").forEach((li, i) => {
+    li.classList.toggle("done", i < done || status === "completed");
+    li.classList.toggle("current", ACTIVE.has(status) && (li.dataset.stage === stage || (!stage && i === done)));
+  });
+  // Overall fraction: finished stages plus the running stage's own fraction.
+  let fraction = status === "completed" ? 1 : done / STAGES.length;
+  if (ACTIVE.has(status) && progress && STAGES.includes(stage)) {
+    const idx = STAGES.indexOf(stage);
+    fraction = Math.max(fraction, (idx + Math.min(progress.fraction || 0, 1)) / STAGES.length);
+  }
+  $("progress-fill").style.width = `${Math.round(fraction * 100)}%`;
+  const msg = progress && progress.message ? `${progress.stage}: ${progress.message}` : "";
+  $("progress-message").textContent = status === "completed" ? "Done." : msg;
+}
+
+function showProject(p) {
+  renderProject(p);
+  if (source) { source.close(); source = null; }
+  if (TERMINAL.has(p.status) || p.status === "created") return;
+  source = new EventSource(withKey(`${API}/projects/${p.id}/events`));
+  source.addEventListener("project", (e) => renderProject(JSON.parse(e.data)));
+  const onUpdate = (e) => {
+    const ev = JSON.parse(e.data);
+    if (!current || ev.project_id !== current.id) return;
+    const pill = $("project-status");
+    pill.textContent = ev.status.replace(/_/g, " ");
+    pill.className = "pill " + (ACTIVE.has(ev.status) ? "active" : ev.status);
+    renderProgress(ev.status, ev.progress);
+    if (e.type === "state" && !TERMINAL.has(ev.status)) refreshCurrent();
+  };
+  source.addEventListener("state", onUpdate);
+  source.addEventListener("progress", onUpdate);
+  source.addEventListener("end", () => { source.close(); source = null; loadProjects(); });
+  source.addEventListener("error", (e) => {
+    if (e.data) showError($("project-error"), JSON.parse(e.data).detail);
+  });
+}
+
+async function refreshCurrent() {
+  if (!current) return;
+  try { renderProject(await api(`/projects/${current.id}`)); } catch (_) { /* next event retries */ }
+}
+
+// ------------------------------------------------------------------ projects list
+async function loadProjects() {
+  const tbody = document.querySelector("#projects tbody");
+  let body;
+  try {
+    body = await api("/projects?limit=50");
+  } catch (err) {
+    $("no-projects").hidden = false;
+    $("no-projects").textContent = String(err.message || err);
+    return;
+  }
+  tbody.replaceChildren();
+  for (const p of body.projects) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = p.id;
+    const prompt = document.createElement("td");
+    prompt.className = "prompt-cell";
+    prompt.textContent = p.prompt;
+    const status = document.createElement("td");
+    const pill = document.createElement("span");
+    pill.className = "pill " + (ACTIVE.has(p.status) ? "active" : p.status);
+    pill.textContent = p.status.replace(/_/g, " ");
+    status.append(pill);
+    const created = document.createElement("td");
+    created.textContent = p.created_at ? new Date(p.created_at).toLocaleString() : "";
+    const open = document.createElement("td");
+    const btn = document.createElement("button");
+    btn.className = "link";
+    btn.textContent = p.video_url ? "watch" : "open";
+    btn.addEventListener("click", async () => showProject(await api(`/projects/${p.id}`)));
+    open.append(btn);
+    tr.append(prompt, status, created, open);
+    if (current && current.id === p.id) tr.classList.add("selected");
+    tbody.append(tr);
+  }
+  $("no-projects").hidden = body.projects.length > 0;
+  $("no-projects").textContent = "No projects yet.";
+}
+
+async function loadHealth() {
+  const el = $("health");
+  try {
+    const resp = await fetch("/health");
+    const body = await resp.json();
+    el.textContent = body.status === "ok" ? "all services up" : body.status;
+    el.className = "health " + body.status;
+  } catch (_) {
+    el.textContent = "gateway unreachable";
+    el.className = "health unavailable";
+  }
+}
+
+// ------------------------------------------------------------------ wiring
+$("create-form").addEventListener("submit", onSubmit);
+$("refresh").addEventListener("click", loadProjects);
+$("api-key").value = apiKey();
+$("cancel").addEventListener("click", async () => {
+  try { renderProject(await api(`/projects/${current.id}/cancel`, { method: "POST" })); }
+  catch (err) { showError($("project-error"), err); }
+});
+$("process").addEventListener("click", async () => {
+  try { showProject(await api(`/projects/${current.id}/process`, { method: "POST" })); }
+  catch (err) { showError($("project-error"), err); }
+});
+loadHealth();
+loadProjects();
+setInterval(loadHealth, 15000);

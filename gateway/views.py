@@ -1,0 +1,147 @@
+"""Project protobufs -> the public JSON shapes (the seed's lowercase state names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from lumiere.v1 import common_pb2, concept_pb2
+from lumiere.v1 import orchestrator_pb2 as opb
+
+TERMINAL_STATES = {"completed", "failed", "cancelled"}
+ACTIVE_STATES = {"processing", "concept_generated", "seeds_generated", "animations_generated"}
+QUALITY_NAMES = {"preview": 1, "draft": 2, "final": 3}
+
+
+def state_name(state: int) -> str:
+    """PROJECT_STATE_CONCEPT_GENERATED -> "concept_generated" (the seed's vocabulary)."""
+    try:
+        name = opb.ProjectState.Name(state)
+    except ValueError:
+        return "unknown"
+    if name == "PROJECT_STATE_UNSPECIFIED":
+        return "unknown"
+    return name.removeprefix("PROJECT_STATE_").lower()
+
+
+def _time(ts: Timestamp) -> str | None:
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return ts.ToDatetime(tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _enum(enum: Any, value: int, prefix: str) -> str:
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower()
+    except ValueError:
+        return "unspecified"
+
+
+def progress_json(p: common_pb2.Progress) -> dict[str, Any]:
+    return {
+        "stage": p.stage,
+        "fraction": round(p.fraction, 4),
+        "done": p.done,
+        "total": p.total,
+        "message": p.message,
+    }
+
+
+def concept_summary(c: concept_pb2.Concept) -> dict[str, Any]:
+    """What a person wants to see of the concept; the full analysis is at .../concept."""
+    return {
+        "description": c.description,
+        "duration_seconds": round(c.duration_seconds, 3),
+        "tempo_bpm": round(c.tempo_bpm, 2),
+        "tempo_confidence": round(c.tempo_confidence, 3),
+        "beats_per_bar": c.beats_per_bar,
+        "beat_count": len(c.beats),
+        "key": c.key,
+        "mode": _enum(concept_pb2.Mode, c.mode, "MODE_"),
+        "mood": list(c.mood.descriptors),
+        "sections": [
+            {
+                "label": s.label,
+                "role": _enum(concept_pb2.SectionRole, s.role, "SECTION_ROLE_"),
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "energy": round(s.energy, 3),
+            }
+            for s in c.sections
+        ],
+        "key_moments": [
+            {
+                "id": m.id,
+                "time": round(m.time, 3),
+                "role": _enum(concept_pb2.MomentRole, m.role, "MOMENT_ROLE_"),
+                "intensity": round(m.intensity, 3),
+                "prompt": m.prompt,
+                "description": m.description,
+            }
+            for m in c.key_moments
+        ],
+        "lyric_lines": len(c.lyrics),
+    }
+
+
+def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, Any]:
+    url = f"{base}/{p.id}"
+    status = state_name(p.state)
+    o = p.options
+    out: dict[str, Any] = {
+        "id": p.id,
+        "prompt": p.prompt,
+        "status": status,
+        "progress": progress_json(p.progress),
+        "error": p.error or None,
+        "failed_stage": p.failed_stage or None,
+        "created_at": _time(p.created_at),
+        "updated_at": _time(p.updated_at),
+        "options": {
+            "width": o.width,
+            "height": o.height,
+            "fps": o.fps,
+            "quality": _enum(common_pb2.Quality, o.quality, "QUALITY_"),
+            "seed": o.seed,
+            "key_moment_count": o.key_moment_count,
+            "style": o.style,
+        },
+        "character_image_count": len(p.character_images),
+        "has_lyrics": bool(p.lyrics.key),
+        "concept": concept_summary(p.concept) if p.HasField("concept") else None,
+        "keyframes": [
+            {
+                "index": i,
+                "key_moment_id": k.key_moment_id,
+                "time": round(k.time, 3),
+                "prompt": k.prompt,
+                "palette": list(k.palette),
+                "url": f"{url}/keyframes/{i}",
+            }
+            for i, k in enumerate(p.keyframes)
+            if k.image.key
+        ],
+        "segments": [
+            {"index": s.index, "start_frame": s.start_frame, "end_frame": s.end_frame}
+            for s in p.segments
+        ],
+        "video_url": f"{url}/video" if p.final_video.key else None,
+        "links": {
+            "self": url,
+            "events": f"{url}/events",
+            "process": f"{url}/process",
+            "concept": f"{url}/concept",
+            "contact_sheet": f"{url}/contact-sheet",
+        },
+    }
+    return out
+
+
+def event_json(e: opb.WatchProjectEvent) -> dict[str, Any]:
+    return {
+        "project_id": e.project_id,
+        "status": state_name(e.state),
+        "progress": progress_json(e.progress),
+        "message": e.message,
+    }

@@ -1,0 +1,1 @@
+"""Animator: renders beat-locked video segments between keyframes and composes the final video."""

@@ -1,0 +1,5 @@
+import asyncio
+
+from services.animator.server import main
+
+asyncio.run(main())

@@ -1,0 +1,124 @@
+"""H.264 encoding with the fixed profile; frames are streamed, never all held in memory.
+
+Rendering runs in a producer thread and the encoder in the calling thread, joined by a small
+bounded queue: OpenCV, swscale and libx264 release the GIL, so one segment keeps both cores
+busy. x264 itself runs single-threaded: two single-threaded encoders (two segments in parallel)
+beat one auto-threaded encoder on this machine, and a fixed thread count keeps the bitstream
+deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from services.animator.planes import Planes, to_i420
+from services.animator.presets import EncoderProfile
+
+ProgressFn = Callable[[int, int, float], None]  # (done, total, fps)
+
+_SENTINEL = object()
+
+
+def planes_to_frame(planes: Planes) -> av.VideoFrame:
+    """BT.709 limited-range planes -> a yuv420p VideoFrame (a copy, no colour conversion)."""
+    return av.VideoFrame.from_ndarray(to_i420(planes), format="yuv420p")
+
+
+class SegmentEncoder:
+    """Video-only MP4 with libx264 and the profile's fixed settings; pts = local frame index."""
+
+    def __init__(self, path: Path, profile: EncoderProfile, threads: int = 1) -> None:
+        self.profile = profile
+        self.container = av.open(str(path), "w", format="mp4")
+        stream = self.container.add_stream("libx264", rate=profile.fps)
+        stream.width = profile.width
+        stream.height = profile.height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = Fraction(1, profile.fps)
+        cc = stream.codec_context
+        cc.color_primaries = 1  # BT.709
+        cc.color_trc = 1
+        cc.colorspace = 1
+        cc.color_range = 1  # MPEG / limited
+        cc.thread_count = threads
+        stream.options = dict(profile.x264_options)
+        self.stream = stream
+        self.count = 0
+
+    def encode(self, frame: av.VideoFrame) -> None:
+        frame.pts = self.count
+        frame.time_base = Fraction(1, self.profile.fps)
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.count += 1
+
+    def close(self) -> None:
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+        self.container.close()
+
+    def abort(self) -> None:
+        # Already failing; the temp file is discarded anyway.
+        with contextlib.suppress(Exception):
+            self.container.close()
+
+
+def encode_frames(
+    frames: Iterator[Planes],
+    path: Path,
+    profile: EncoderProfile,
+    total: int,
+    progress: ProgressFn | None = None,
+    queue_size: int = 6,
+) -> int:
+    """Render (producer thread) and encode (this thread) a stream of frames. Returns the count."""
+    q: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+    stop = threading.Event()
+    error: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for planes in frames:
+                if stop.is_set():
+                    return
+                q.put(planes_to_frame(planes))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the encoding thread
+            error.append(exc)
+        finally:
+            q.put(_SENTINEL)
+
+    producer = threading.Thread(target=produce, name="animator-render", daemon=True)
+    encoder = SegmentEncoder(path, profile)
+    producer.start()
+    t0 = time.perf_counter()
+    try:
+        while True:
+            item = q.get()
+            if item is _SENTINEL:
+                break
+            assert isinstance(item, av.VideoFrame)
+            encoder.encode(item)
+            if progress is not None:
+                elapsed = time.perf_counter() - t0
+                progress(encoder.count, total, encoder.count / elapsed if elapsed > 0 else 0.0)
+        if error:
+            raise error[0]
+        encoder.close()
+    except BaseException:
+        stop.set()
+        # Drain so the producer can finish.
+        while producer.is_alive():
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.1)
+        encoder.abort()
+        raise
+    producer.join()
+    return encoder.count

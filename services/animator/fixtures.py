@@ -1,0 +1,185 @@
+"""Synthetic inputs for tests and benchmarks: keyframe images, a concept from a synthesized
+song's ground truth, and the orchestrator's timeline plan (key moment -> frame ranges)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2
+
+from services.animator.timeline import keyframe_frame, total_frames
+from services.common.storage import ArtifactStore
+
+
+def keyframe_image(width: int, height: int, seed: int) -> np.ndarray:
+    """A smooth, textured RGB picture (gradient sky, hills, discs) - compresses like art."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    c0, c1 = rng.uniform(30, 225, 3), rng.uniform(30, 225, 3)
+    g = (y / height)[..., None]
+    img = (c0 * (1 - g) + c1 * g).astype(np.float32)
+    for _ in range(3):
+        amp, freq, ph = rng.uniform(0.05, 0.15), rng.uniform(1, 4), rng.uniform(0, 6.3)
+        base = rng.uniform(0.55, 0.85)
+        ridge = height * (base + amp * np.sin(2 * math.pi * freq * x / width + ph))
+        mask = (y > ridge)[..., None]
+        img = np.where(mask, img * 0.6 + rng.uniform(0, 255, 3) * 0.4, img)
+    for _ in range(12):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height * 0.7)
+        r = rng.uniform(0.02, 0.08) * width
+        color = tuple(float(v) for v in rng.uniform(40, 255, 3))
+        cv2.circle(img, (int(cx), int(cy)), int(r), color, -1, cv2.LINE_AA)
+    noise = rng.normal(0, 6, (height // 8 + 1, width // 8 + 1, 3)).astype(np.float32)
+    img += cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    channels = rgb.shape[2] if rgb.ndim == 3 else 1
+    code = cv2.COLOR_RGBA2BGRA if channels == 4 else cv2.COLOR_RGB2BGR
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, code))
+    assert ok
+    return buf.tobytes()
+
+
+def store_keyframes(
+    store: ArtifactStore,
+    project: str,
+    times: list[float],
+    width: int,
+    height: int,
+    layers: bool = False,
+) -> list[seeder_pb2.Keyframe]:
+    out = []
+    for i, t in enumerate(times):
+        img = keyframe_image(width, height, seed=100 + i)
+        ref = store.put_bytes(f"outputs/{project}/seeds/kf_{i}.png", png_bytes(img), "image/png")
+        kf = seeder_pb2.Keyframe(key_moment_id=f"km{i}", time=t, image=ref)
+        if layers:
+            fg = np.zeros((height, width, 4), np.uint8)
+            cv2.circle(fg, (width // 2, height * 2 // 3), height // 4, (250, 240, 220, 255), -1)
+            kf.layers.append(
+                store.put_bytes(
+                    f"outputs/{project}/seeds/kf_{i}_bg.png",
+                    png_bytes(np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])),
+                    "image/png",
+                )
+            )
+            kf.layers.append(
+                store.put_bytes(
+                    f"outputs/{project}/seeds/kf_{i}_fg.png", png_bytes(fg), "image/png"
+                )
+            )
+        out.append(kf)
+    return out
+
+
+def concept_from_truth(
+    truth,
+    duration: float | None = None,
+    moments: int = 4,  # type: ignore[no-untyped-def]
+    sections: list[tuple[float, float, str, float]] | None = None,
+) -> concept_pb2.Concept:
+    """A concept as the concept service would produce it, from a synthesized song's truth."""
+    duration = float(duration if duration is not None else truth.duration)
+    downs = {round(float(d), 4) for d in truth.downbeats}
+    beats = [
+        concept_pb2.Beat(
+            time=float(b),
+            strength=0.8 if round(float(b), 4) in downs else 0.55,
+            downbeat=round(float(b), 4) in downs,
+        )
+        for b in truth.beats
+        if b < duration
+    ]
+    rate = 20.0
+    n = int(duration * rate) + 1
+    values = np.full(n, 0.5, np.float32)
+    role_map = {
+        "intro": concept_pb2.SECTION_ROLE_INTRO,
+        "verse": concept_pb2.SECTION_ROLE_VERSE,
+        "chorus": concept_pb2.SECTION_ROLE_CHORUS,
+        "bridge": concept_pb2.SECTION_ROLE_BRIDGE,
+        "drop": concept_pb2.SECTION_ROLE_DROP,
+        "outro": concept_pb2.SECTION_ROLE_OUTRO,
+        "breakdown": concept_pb2.SECTION_ROLE_BREAKDOWN,
+    }
+    energy_by_role = {
+        "intro": 0.25,
+        "verse": 0.5,
+        "chorus": 0.95,
+        "outro": 0.3,
+        "bridge": 0.4,
+        "drop": 1.0,
+        "breakdown": 0.3,
+    }
+    secs = []
+    for start, end, role in truth.sections:
+        if start >= duration:
+            break
+        e = energy_by_role.get(role, 0.5)
+        values[int(start * rate) : int(min(end, duration) * rate) + 1] = e
+        secs.append(
+            concept_pb2.Section(
+                start=float(start),
+                end=float(min(end, duration)),
+                label=role,
+                role=role_map.get(role, 0),
+                energy=e,
+            )
+        )
+    downbeat_times = [float(d) for d in truth.downbeats if d < duration]
+    # Key moments on downbeats, spread over the song (first at 0).
+    cand = [d for d in downbeat_times if d > 0]
+    times = (
+        [0.0]
+        + [cand[int(round(i * (len(cand) - 1) / max(1, moments - 1)))] for i in range(1, moments)]
+        if cand and moments > 1
+        else [0.0]
+    )
+    times = sorted(set(times))
+    kms = [
+        concept_pb2.KeyMoment(id=f"km{i}", time=t, intensity=0.5, section_index=-1)
+        for i, t in enumerate(times)
+    ]
+    return concept_pb2.Concept(
+        duration_seconds=duration,
+        tempo_bpm=float(truth.bpm),
+        beats=beats,
+        beats_per_bar=int(truth.beats_per_bar),
+        downbeat_times=downbeat_times,
+        intensity=concept_pb2.Curve(rate_hz=rate, values=values.tolist()),
+        sections=secs,
+        key_moments=kms,
+    )
+
+
+def plan_requests(
+    project: str,
+    concept: concept_pb2.Concept,
+    keyframes: list[seeder_pb2.Keyframe],
+    video: common_pb2.VideoSettings,
+    fps: int,
+    seed: int = 0,
+) -> tuple[list[animator_pb2.RenderSegmentRequest], int]:
+    """The orchestrator's plan: segment i = [f_i, f_{i+1}) from keyframe i into keyframe i+1."""
+    total = total_frames(concept.duration_seconds, fps)
+    starts = [keyframe_frame(kf.time, fps) for kf in keyframes] + [total]
+    reqs = []
+    for i, kf in enumerate(keyframes):
+        req = animator_pb2.RenderSegmentRequest(
+            project_id=project,
+            segment_index=i,
+            start_frame=starts[i],
+            end_frame=starts[i + 1],
+            from_keyframe=kf,
+            concept=concept,
+            video=video,
+            seed=seed + i,
+        )
+        if i + 1 < len(keyframes):
+            req.to_keyframe.CopyFrom(keyframes[i + 1])
+        reqs.append(req)
+    return reqs, total

@@ -1,0 +1,131 @@
+"""The music as the animator needs it: beats, intensity and bands as functions of global time.
+
+Built from a `Concept` once per segment. Every quantity is a pure function of the concept and the
+*global* time or frame index, so segments rendered on different replicas agree at their joins.
+Missing fields degrade gracefully: no beats -> no accents, no intensity curve -> a calm 0.5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from lumiere.v1 import concept_pb2
+
+DEFAULT_INTENSITY = 0.5
+# Intensity is smoothed before it drives camera speed/amplitude so motion never jitters.
+SMOOTHING_SECONDS = 1.0
+
+
+def _curve(curve: concept_pb2.Curve) -> tuple[float, np.ndarray] | None:
+    if curve.rate_hz <= 0 or len(curve.values) == 0:
+        return None
+    values = np.clip(np.asarray(curve.values, dtype=np.float64), 0.0, 1.0)
+    return float(curve.rate_hz), values
+
+
+def _smooth(values: np.ndarray, rate: float, seconds: float) -> np.ndarray:
+    width = max(1, int(round(seconds * rate)))
+    if width <= 1 or len(values) < 2:
+        return values
+    kernel = np.ones(width) / width
+    padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+@dataclass(frozen=True)
+class SampledCurve:
+    """A regularly sampled 0..1 series with linear interpolation and a running integral."""
+
+    rate: float
+    values: np.ndarray
+    integral: np.ndarray  # integral[i] = integral of values from 0 to i / rate
+
+    @classmethod
+    def build(cls, rate: float, values: np.ndarray) -> SampledCurve:
+        steps = (values[1:] + values[:-1]) / (2 * rate)
+        integral = np.concatenate([[0.0], np.cumsum(steps)])
+        return cls(rate=rate, values=values, integral=integral)
+
+    @classmethod
+    def constant(cls, value: float) -> SampledCurve:
+        return cls.build(1.0, np.array([value, value]))
+
+    def at(self, t: float) -> float:
+        pos = t * self.rate
+        n = len(self.values)
+        if pos <= 0:
+            return float(self.values[0])
+        if pos >= n - 1:
+            return float(self.values[-1])
+        i = int(pos)
+        frac = pos - i
+        return float(self.values[i] * (1 - frac) + self.values[i + 1] * frac)
+
+    def integrate(self, t: float) -> float:
+        """Integral from 0 to t (constant extrapolation outside the samples; negative t ok)."""
+        n = len(self.values)
+        end = (n - 1) / self.rate
+        if t <= 0:
+            return float(self.values[0] * t)
+        if t >= end:
+            return float(self.integral[-1] + self.values[-1] * (t - end))
+        pos = t * self.rate
+        i = int(pos)
+        frac = pos - i
+        v_i = self.values[i]
+        v_t = v_i * (1 - frac) + self.values[i + 1] * frac
+        return float(self.integral[i] + (v_i + v_t) / 2 * frac / self.rate)
+
+
+@dataclass(frozen=True)
+class Music:
+    duration: float
+    beat_times: np.ndarray
+    beat_strength: np.ndarray
+    beat_downbeat: np.ndarray
+    intensity: SampledCurve  # smoothed, drives speed and amplitude
+    raw_intensity: SampledCurve
+    low: SampledCurve
+    high: SampledCurve
+
+    @classmethod
+    def from_concept(cls, concept: concept_pb2.Concept) -> Music:
+        beats = sorted(concept.beats, key=lambda b: b.time)
+        times = np.array([b.time for b in beats], dtype=np.float64)
+        strength = np.array([b.strength for b in beats], dtype=np.float64)
+        if len(strength) and not np.any(strength > 0):
+            strength = np.full(len(strength), 0.7)  # strengths missing: treat all as clear beats
+        down = np.array([b.downbeat for b in beats], dtype=bool)
+        if len(beats) and not down.any() and len(concept.downbeat_times):
+            dts = np.asarray(concept.downbeat_times)
+            down = np.array([np.min(np.abs(dts - t)) < 0.03 for t in times], dtype=bool)
+
+        def curve(c: concept_pb2.Curve, smooth: float) -> SampledCurve:
+            parsed = _curve(c)
+            if parsed is None:
+                return SampledCurve.constant(DEFAULT_INTENSITY)
+            rate, values = parsed
+            return SampledCurve.build(rate, _smooth(values, rate, smooth) if smooth else values)
+
+        intensity_c = concept.intensity
+        if _curve(intensity_c) is None and len(concept.intensity_per_second):
+            intensity_c = concept_pb2.Curve(rate_hz=1.0, values=concept.intensity_per_second)
+        return cls(
+            duration=float(concept.duration_seconds),
+            beat_times=times,
+            beat_strength=np.clip(strength, 0.0, 1.0),
+            beat_downbeat=down,
+            intensity=curve(intensity_c, SMOOTHING_SECONDS),
+            raw_intensity=curve(intensity_c, 0.0),
+            low=curve(concept.band_low, 0.25),
+            high=curve(concept.band_high, 0.25),
+        )
+
+    def progress(self, t: float) -> float:
+        """'Musical time': integral of a speed that grows with loudness (0.4 .. 1.2 x real time).
+
+        Camera travel and drift are functions of this, so loud sections move faster, and the
+        value at any global time is the same on every replica.
+        """
+        return 0.4 * t + 0.8 * self.intensity.integrate(t)

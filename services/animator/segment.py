@@ -1,0 +1,196 @@
+"""RenderSegment: from a request to a stored, idempotently keyed H.264 segment."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from lumiere.v1 import animator_pb2, seeder_pb2
+
+from services.animator import transitions as tr
+from services.animator.captions import CaptionTrack
+from services.animator.encode import encode_frames
+from services.animator.images import decode_image
+from services.animator.motion import ShotMotion
+from services.animator.music import Music
+from services.animator.presets import EncoderProfile, resolve_profile
+from services.animator.render import SegmentPlan, SegmentRenderer, Shot, prepare_layers
+from services.animator.timeline import keyframe_frame, total_frames, validate_frame_range
+from services.common.errors import InvalidInput
+from services.common.storage import ArtifactStore, validate_key
+
+# Bump when the look changes so stored segments are re-rendered instead of reused.
+RENDER_VERSION = "2"
+
+Report = Callable[[int, int, str], None]
+
+
+def segment_key(request: animator_pb2.RenderSegmentRequest, profile: EncoderProfile) -> str:
+    digest = hashlib.sha256()
+    digest.update(RENDER_VERSION.encode())
+    digest.update(repr(profile).encode())
+    digest.update(request.SerializeToString(deterministic=True))
+    key = (
+        f"outputs/{request.project_id}/animations/"
+        f"anim_{request.segment_index:03d}_{digest.hexdigest()[:12]}.mp4"
+    )
+    return validate_key(key)
+
+
+def _load_keyframe(
+    store: ArtifactStore, kf: seeder_pb2.Keyframe, what: str
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    layers = [
+        decode_image(store.get_bytes(ref.key), f"{what} layer {i}")
+        for i, ref in enumerate(kf.layers)
+        if ref.key
+    ]
+    if kf.image.key:
+        image = decode_image(store.get_bytes(kf.image.key), f"{what} image")
+    elif layers:
+        image = layers[0]
+    else:
+        raise InvalidInput(f"{what} has no image (set Keyframe.image.key)")
+    return image, layers
+
+
+def has_keyframe(kf: seeder_pb2.Keyframe) -> bool:
+    return bool(kf.image.key or any(ref.key for ref in kf.layers))
+
+
+def _beat_period(music: Music, t: float) -> float:
+    bt = music.beat_times
+    if len(bt) < 2:
+        return 0.5
+    i = int(np.clip(np.searchsorted(bt, t), 1, len(bt) - 1))
+    return float(bt[i] - bt[i - 1])
+
+
+def build_plan(
+    request: animator_pb2.RenderSegmentRequest, store: ArtifactStore
+) -> tuple[SegmentPlan, EncoderProfile]:
+    if not request.project_id:
+        raise InvalidInput("project_id is required")
+    validate_frame_range(request.start_frame, request.end_frame)
+    if not has_keyframe(request.from_keyframe):
+        raise InvalidInput("from_keyframe has no image (set Keyframe.image.key)")
+    image_a, layers_a = _load_keyframe(store, request.from_keyframe, "from_keyframe")
+    profile = resolve_profile(request.video, aspect=image_a.shape[1] / image_a.shape[0])
+    fps = profile.fps
+    concept = request.concept
+    music = Music.from_concept(concept)
+    # Continuous effects (sway, flow, particles) must agree across segments, which may carry
+    # different per-segment seeds: seed them from the project. The per-segment seed varies the
+    # camera plan only (plans share their starting pose, so joins stay seamless).
+    noise_seed = f"project:{request.project_id}"
+    shot_seed = f"{request.project_id}:{request.seed}"
+    start, end = int(request.start_frame), int(request.end_frame)
+
+    def shot_for(kf: seeder_pb2.Keyframe, image: np.ndarray, layers: list[np.ndarray]) -> Shot:
+        key = kf.key_moment_id or f"{kf.time:.3f}"
+        motion = ShotMotion.plan(shot_seed, key, kf.time, music)
+        return Shot(
+            layers=prepare_layers(image, layers, profile.width, profile.height),
+            motion=motion,
+            start_frame=keyframe_frame(kf.time, fps),
+        )
+
+    from_shot = shot_for(request.from_keyframe, image_a, layers_a)
+    del image_a, layers_a
+    if request.from_keyframe.time > 0:
+        # The transition that brought this keyframe in (e.g. a flash still decaying).
+        from_shot.incoming = tr.choose_transition(
+            concept, request.from_keyframe.key_moment_id, request.from_keyframe.time
+        )
+    to_shot = None
+    landing = end
+    kind = request.transition or tr.CROSSFADE
+    if has_keyframe(request.to_keyframe):
+        to = request.to_keyframe
+        image_b, layers_b = _load_keyframe(store, to, "to_keyframe")
+        to_shot = shot_for(to, image_b, layers_b)
+        landing_at = keyframe_frame(to.time, fps)
+        landing = landing_at if to.time > 0 and landing_at > start else end
+        if not request.transition:
+            kind = tr.choose_transition(concept, to.key_moment_id, to.time)
+        to_shot.incoming = kind
+    available = max(2, landing - max(from_shot.start_frame, 0))
+    transition = tr.plan_transition(kind, fps, _beat_period(music, landing / fps), available)
+    video_end = total_frames(concept.duration_seconds, fps) if concept.duration_seconds else end
+    fade = 0 if to_shot is not None else min(int(round(0.8 * fps)), max(0, (end - start) // 2))
+    captions = None
+    if len(concept.lyrics):
+        captions = CaptionTrack(
+            [(ln.start, ln.end, ln.text) for ln in concept.lyrics], profile.width, profile.height
+        )
+    plan = SegmentPlan(
+        width=profile.width,
+        height=profile.height,
+        fps=fps,
+        start=start,
+        end=end,
+        seed=noise_seed,
+        music=music,
+        from_shot=from_shot,
+        to_shot=to_shot,
+        landing_frame=landing,
+        transition=transition,
+        fade_out_frames=fade if end >= video_end else 0,
+        captions=captions,
+    )
+    return plan, profile
+
+
+def existing_ref(store: ArtifactStore, key: str):  # type: ignore[no-untyped-def]
+    from lumiere.v1 import common_pb2
+
+    with store.local_path(key) as path:
+        digest = hashlib.sha256()
+        size = 0
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    return common_pb2.ArtifactRef(
+        uri=store.uri(key),
+        key=key,
+        sha256=digest.hexdigest(),
+        size_bytes=size,
+        content_type="video/mp4",
+    )
+
+
+def render_segment(
+    request: animator_pb2.RenderSegmentRequest, store: ArtifactStore, report: Report
+) -> animator_pb2.RenderSegmentResult:
+    """Render and store one segment; returns the stored one untouched if it already exists."""
+    validate_frame_range(request.start_frame, request.end_frame)
+    plan, profile = build_plan(request, store)
+    key = segment_key(request, profile)
+    total = plan.end - plan.start
+    segment = animator_pb2.Segment(
+        index=request.segment_index, start_frame=plan.start, end_frame=plan.end
+    )
+    if store.exists(key):
+        report(total, total, f"segment {request.segment_index} already rendered")
+        segment.video.CopyFrom(existing_ref(store, key))
+        return animator_pb2.RenderSegmentResult(segment=segment, render_fps=0.0)
+
+    def progress(done: int, all_frames: int, fps: float) -> None:
+        eta = (all_frames - done) / fps if fps > 0 else 0.0
+        report(done, all_frames, f"frame {done}/{all_frames} · {fps:.0f} fps · ETA {eta:.1f} s")
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lumiere-anim-") as tmp:
+        path = Path(tmp) / "segment.mp4"
+        count = encode_frames(SegmentRenderer(plan).frames(), path, profile, total, progress)
+        if count != total:
+            raise RuntimeError(f"encoded {count} frames, expected {total}")
+        elapsed = time.perf_counter() - t0
+        ref = store.put_file(key, path, "video/mp4")
+    segment.video.CopyFrom(ref)
+    return animator_pb2.RenderSegmentResult(segment=segment, render_fps=total / max(elapsed, 1e-9))

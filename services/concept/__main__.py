@@ -1,0 +1,5 @@
+import asyncio
+
+from services.concept.server import main
+
+asyncio.run(main())

@@ -1,0 +1,222 @@
+"""The whole analysis: decoded samples (+ prompt, lyrics) -> the Concept protobuf.
+
+`analyse(samples, ...)` is pure and reports progress per step through `report(done, total,
+message)`, so the servicer can stream it and the benchmark can time it without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+from lumiere.v1 import concept_pb2
+
+from services.concept.dynamics import analyse_dynamics
+from services.concept.frontend import SR, Frontend, compute_frontend
+from services.concept.lyrics import TimedLine, parse_lyrics
+from services.concept.moments import key_moments
+from services.concept.rhythm import Rhythm, analyse_rhythm
+from services.concept.structure import SectionInfo, find_sections
+from services.concept.tonality import describe_mood, estimate_key
+
+Report = Callable[[int, int, str], None]
+
+STEPS = [
+    "spectrogram",
+    "tempo and beats",
+    "intensity and bands",
+    "sections",
+    "key and mood",
+    "key moments",
+    "lyrics",
+]
+
+SECTION_ROLE = {
+    "intro": concept_pb2.SECTION_ROLE_INTRO,
+    "verse": concept_pb2.SECTION_ROLE_VERSE,
+    "chorus": concept_pb2.SECTION_ROLE_CHORUS,
+    "bridge": concept_pb2.SECTION_ROLE_BRIDGE,
+    "breakdown": concept_pb2.SECTION_ROLE_BREAKDOWN,
+    "drop": concept_pb2.SECTION_ROLE_DROP,
+    "outro": concept_pb2.SECTION_ROLE_OUTRO,
+}
+MOMENT_ROLE = {
+    "intro": concept_pb2.MOMENT_ROLE_INTRO,
+    "build": concept_pb2.MOMENT_ROLE_BUILD,
+    "climax": concept_pb2.MOMENT_ROLE_CLIMAX,
+    "bridge": concept_pb2.MOMENT_ROLE_BRIDGE,
+    "peak": concept_pb2.MOMENT_ROLE_PEAK,
+    "resolution": concept_pb2.MOMENT_ROLE_RESOLUTION,
+}
+
+
+@dataclass
+class AnalysisInput:
+    prompt: str = ""
+    key_moment_count: int = 0
+    lyrics: bytes | None = None
+
+
+def _noop(done: int, total: int, message: str) -> None:
+    return None
+
+
+def _curve(values: np.ndarray, rate: float) -> concept_pb2.Curve:
+    return concept_pb2.Curve(rate_hz=rate, values=np.round(values, 4).tolist())
+
+
+def phrase_start_chroma(
+    fe: Frontend, chroma: np.ndarray, sections: list[SectionInfo], rh: Rhythm
+) -> np.ndarray:
+    """Chroma over the first bar of every section (the song's first bar included)."""
+    out = []
+    for s in sections:
+        later = rh.downbeats[rh.downbeats >= s.start - 0.05]
+        start = float(later[0]) if later.size else s.start
+        nxt = rh.downbeats[rh.downbeats > start + 0.05]
+        end = float(nxt[0]) if nxt.size else min(s.end, start + 2.0)
+        a, b = int(fe.frame_of(start)), int(fe.frame_of(end))
+        if b > a:
+            out.append(chroma[:, a:b].mean(axis=1))
+    return np.array(out) if out else np.zeros((0, 12))
+
+
+def analyse(
+    samples: np.ndarray,
+    sr: int = SR,
+    prompt: str = "",
+    key_moment_count: int = 0,
+    lyrics: bytes | None = None,
+    report: Report = _noop,
+) -> concept_pb2.Concept:
+    total = len(STEPS)
+    step = 0
+
+    def next_step(name: str) -> None:
+        nonlocal step
+        report(step, total, name)
+        step += 1
+
+    if sr != SR:
+        samples = librosa.resample(samples, orig_sr=sr, target_sr=SR)
+        sr = SR
+    next_step("computing the spectrogram")
+    fe = compute_frontend(samples, sr)
+    # Below ~100 Hz an STFT bin spans more than a semitone: leave the bass out of the chroma.
+    chroma = librosa.feature.chroma_stft(
+        S=fe.power * (fe.freqs >= 100.0)[:, None], sr=sr, tuning=0.0
+    )
+
+    next_step("detecting tempo, beats and downbeats")
+    rh = analyse_rhythm(fe, chroma)
+
+    next_step("measuring intensity, bands and brightness")
+    dyn = analyse_dynamics(fe)
+
+    next_step("finding sections")
+    sections = find_sections(fe, dyn, chroma, rh.downbeats)
+
+    next_step("estimating key and mood")
+    key = estimate_key(chroma, phrase_starts=phrase_start_chroma(fe, chroma, sections, rh))
+    energy = float(np.mean(dyn.intensity)) if dyn.intensity.size else 0.0
+    loud = dyn.intensity > 0.2
+    brightness = float(np.mean(dyn.brightness[loud])) if loud.any() else 0.0
+    dyn_range = (
+        float(np.percentile(dyn.intensity, 95) - np.percentile(dyn.intensity, 10))
+        if dyn.intensity.size
+        else 0.0
+    )
+    mood = describe_mood(energy, brightness, key.minor, rh.tempo, dyn_range)
+
+    next_step("placing key moments")
+    moments = key_moments(
+        key_moment_count,
+        fe.duration,
+        sections,
+        rh.downbeats,
+        dyn.intensity,
+        dyn.rate_hz,
+        prompt,
+        mood.descriptors,
+        rh.tempo,
+    )
+
+    next_step("reading lyrics")
+    lines: list[TimedLine] = []
+    if lyrics:
+        vocal = [
+            (s.start, s.end) for s in sections if s.role not in ("intro", "outro", "breakdown")
+        ]
+        lines = parse_lyrics(lyrics, fe.duration, vocal, rh.beats.tolist())
+    report(total, total, "analysis done")
+
+    concept = concept_pb2.Concept(
+        duration_seconds=fe.duration,
+        tempo_bpm=round(rh.tempo, 3),
+        tempo_confidence=round(rh.confidence, 3),
+        alt_tempo_bpm=round(rh.alt_tempo, 3),
+        beats_per_bar=rh.beats_per_bar,
+        downbeat_times=np.round(rh.downbeats, 4).tolist(),
+        onset_times=np.round(dyn.onsets, 4).tolist(),
+        intensity=_curve(dyn.intensity, dyn.rate_hz),
+        intensity_per_second=np.round(dyn.per_second, 4).tolist(),
+        band_low=_curve(dyn.band_low, dyn.rate_hz),
+        band_mid=_curve(dyn.band_mid, dyn.rate_hz),
+        band_high=_curve(dyn.band_high, dyn.rate_hz),
+        brightness=_curve(dyn.brightness, dyn.rate_hz),
+        key=key.tonic,
+        mode=concept_pb2.MODE_MINOR if key.minor else concept_pb2.MODE_MAJOR,
+        mood=concept_pb2.Mood(
+            energy=round(mood.energy, 3),
+            brightness=round(mood.brightness, 3),
+            valence=round(mood.valence, 3),
+            descriptors=mood.descriptors,
+        ),
+        prompt=prompt,
+    )
+    for i, t in enumerate(rh.beats):
+        concept.beats.append(
+            concept_pb2.Beat(
+                time=round(float(t), 4),
+                strength=round(float(rh.strengths[i]), 3),
+                inferred=bool(rh.inferred[i]),
+                downbeat=bool(rh.bar_positions[i] == 1),
+                bar_position=int(rh.bar_positions[i]),
+            )
+        )
+    for s in sections:
+        concept.sections.append(
+            concept_pb2.Section(
+                start=round(s.start, 4),
+                end=round(s.end, 4),
+                label=s.label,
+                role=SECTION_ROLE.get(s.role, concept_pb2.SECTION_ROLE_UNSPECIFIED),
+                repeat_group=s.group,
+                energy=round(s.energy, 3),
+            )
+        )
+    for i, m in enumerate(moments):
+        concept.key_moments.append(
+            concept_pb2.KeyMoment(
+                id=f"moment_{i + 1:02d}",
+                time=round(m.time, 4),
+                role=MOMENT_ROLE[m.role],
+                intensity=round(m.intensity, 3),
+                prompt=m.prompt,
+                section_index=m.section_index,
+                description=m.description,
+            )
+        )
+    for ln in lines:
+        concept.lyrics.append(
+            concept_pb2.LyricLine(start=ln.start, end=ln.end, text=ln.text, estimated=ln.estimated)
+        )
+    mode = "minor" if key.minor else "major"
+    roles = " / ".join(s.label for s in sections)
+    concept.description = (
+        f"{fe.duration:.0f} s, {rh.tempo:.0f} BPM in {rh.beats_per_bar}/4, {key.tonic} {mode}, "
+        f"{', '.join(mood.descriptors)}; sections: {roles}"
+    )
+    return concept

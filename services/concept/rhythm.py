@@ -1,0 +1,416 @@
+"""Tempo, beats, downbeats and meter from the front end's onset envelopes.
+
+librosa's tracker is the engine (dynamic programming over the onset envelope); around it:
+
+- tempo octave: the global tempogram proposes a tempo; the metrical level is then chosen by
+  whether the beats of the doubled tempo are all real beats (comparable accents) or alternate
+  beat / off-beat (the off-beats much weaker), within 60..200 BPM;
+- tempo changes: a local tempo curve (tempogram restricted to the chosen octave) is passed to
+  the tracker when the tempo really moves;
+- timing: beats are moved onto the attacks measured on a 1.5 ms energy envelope (librosa's beats
+  arrive ~25-35 ms late), and the tempo comes from the beat times, not from the lag grid;
+- quiet stretches: beats are kept on the tempo grid through them and flagged `inferred`;
+- downbeats: a Viterbi pass over beats scores bar starts by harmonic change (chroma), bass/kick
+  accent and overall accent, for 3 and 4 beats per bar, allowing the phase to move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from services.concept.frontend import Frontend
+
+MIN_BPM = 60.0
+MAX_BPM = 200.0
+# Off-beat/on-beat accent ratio above which the doubled tempo's beats count as real beats.
+ALTERNATION_RATIO = 0.5
+TEMPOGRAM_POOL = 2
+
+
+@dataclass
+class Rhythm:
+    tempo: float
+    alt_tempo: float
+    confidence: float
+    beats: np.ndarray  # seconds
+    strengths: np.ndarray  # 0..1
+    inferred: np.ndarray  # bool
+    beats_per_bar: int
+    bar_positions: np.ndarray  # 1-based
+    downbeats: np.ndarray  # seconds
+    local_tempo: np.ndarray  # bpm per beat
+
+
+def _bpm_to_lag(bpm: float, frame_rate: float) -> float:
+    return 60.0 * frame_rate / bpm
+
+
+def _global_tempo_candidates(fe: Frontend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Global autocorrelation of the onset envelope: (bpms, strength, tempogram)."""
+    # Periodicity needs no 11.6 ms resolution: max-pool the envelope 2:1 (4x cheaper ACF).
+    env = _pool2(fe.onset_env)
+    hop = fe.hop * TEMPOGRAM_POOL
+    win = int(round(8.0 * fe.sr / hop))
+    tg = librosa.feature.tempogram(onset_envelope=env, sr=fe.sr, hop_length=hop, win_length=win)
+    bpms = librosa.tempo_frequencies(tg.shape[0], sr=fe.sr, hop_length=hop)
+    return bpms, tg.mean(axis=1), tg
+
+
+def _pool2(env: np.ndarray) -> np.ndarray:
+    n = env.size // TEMPOGRAM_POOL * TEMPOGRAM_POOL
+    pooled = env[:n].reshape(-1, TEMPOGRAM_POOL).max(axis=1)
+    return np.append(pooled, env[n:].max()) if env.size > n else pooled
+
+
+def _peak_near(bpms: np.ndarray, acf: np.ndarray, bpm: float, tol: float = 0.06) -> float:
+    sel = (bpms > bpm * (1 - tol)) & (bpms < bpm * (1 + tol))
+    return float(acf[sel].max()) if np.any(sel) else 0.0
+
+
+def _track(fe: Frontend, bpm: float | np.ndarray, tightness: float = 100.0) -> np.ndarray:
+    _, frames = librosa.beat.beat_track(
+        onset_envelope=fe.onset_env,
+        sr=fe.sr,
+        hop_length=fe.hop,
+        bpm=bpm,
+        tightness=tightness,
+        trim=False,
+        units="frames",
+    )
+    return np.asarray(frames, dtype=int)
+
+
+def _strength_at(env: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
+    padded = np.pad(env, radius)
+    idx = frames[:, None] + np.arange(2 * radius + 1)[None, :]
+    return padded[idx].max(axis=1)
+
+
+def _alternation(fe: Frontend, frames: np.ndarray) -> float:
+    """min/max of the mean accent on even vs odd beats (1 = even, ~0 = beat/off-beat)."""
+    if frames.size < 8:
+        return 1.0
+
+    def ratio(env: np.ndarray) -> float:
+        s = _strength_at(env, frames)
+        a, b = float(np.median(s[0::2])), float(np.median(s[1::2]))
+        hi = max(a, b)
+        return min(a, b) / hi if hi > 0 else 1.0
+
+    # Full band alone is fooled by off-beat hi-hats; the low band (kick, bass) rarely is.
+    return float(np.sqrt(ratio(fe.onset_env) * ratio(fe.onset_low)))
+
+
+def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndarray]:
+    """Return (tempo, alt_tempo, acf peak salience, bpms, tempogram)."""
+    bpms, acf, tg = _global_tempo_candidates(fe)
+    valid = (bpms >= MIN_BPM / 1.5) & (bpms <= MAX_BPM * 1.5)
+    # A broad log-normal preference around 120 BPM only breaks near-ties.
+    prior = np.exp(-0.5 * (np.log2(np.maximum(bpms, 1e-3) / 120.0) / 1.0) ** 2)
+    score = np.where(valid, acf * prior, 0.0)
+    peaks, _ = scipy.signal.find_peaks(score)
+    if peaks.size == 0:
+        best = float(bpms[int(np.argmax(score))]) if np.any(score > 0) else 120.0
+    else:
+        best = float(bpms[peaks[np.argmax(score[peaks])]])
+    while best < MIN_BPM:
+        best *= 2
+    while best > MAX_BPM:
+        best /= 2
+    # Metrical level: go up while the doubled tempo's beats are all real beats, go down while
+    # this tempo's beats alternate beat / off-beat.
+    tempo = best
+    for _ in range(2):
+        if tempo * 2 <= MAX_BPM and _alternation(fe, _track(fe, tempo * 2)) >= ALTERNATION_RATIO:
+            tempo *= 2
+            continue
+        if tempo / 2 >= MIN_BPM and _alternation(fe, _track(fe, tempo)) < ALTERNATION_RATIO / 2:
+            tempo /= 2
+            continue
+        break
+    alt = tempo * 2 if tempo * 2 <= MAX_BPM * 1.2 else tempo / 2
+    base = float(np.median(acf[valid])) if np.any(valid) else 0.0
+    top = _peak_near(bpms, acf, tempo)
+    salience = (top - base) / (float(acf.max()) - base + 1e-9) if top > 0 else 0.0
+    return tempo, alt, float(np.clip(salience, 0.0, 1.0)), bpms, tg
+
+
+def local_tempo_curve(fe: Frontend, tempo: float, bpms: np.ndarray, tg: np.ndarray) -> np.ndarray:
+    """Per-frame tempo within a fifth either side of `tempo`, median-smoothed over ~8 s."""
+    sel = (bpms >= tempo / 1.4) & (bpms <= tempo * 1.4)
+    if not np.any(sel):
+        return np.full(fe.n_frames, tempo)
+    sub = tg[sel]
+    sub_bpm = bpms[sel]
+    # Weight by closeness to the global tempo so octave neighbours never win.
+    weight = np.exp(-0.5 * (np.log2(sub_bpm / tempo) / 0.5) ** 2)[:, None]
+    local = sub_bpm[np.argmax(sub * weight, axis=0)]
+    size = max(3, int(round(8.0 * fe.frame_rate / TEMPOGRAM_POOL)) | 1)
+    local = scipy.ndimage.median_filter(local, size=size, mode="nearest")
+    return np.repeat(local, TEMPOGRAM_POOL)[: fe.n_frames]
+
+
+def attack_envelope(samples: np.ndarray, sr: int, hop: int = 32, win: int = 128) -> np.ndarray:
+    """Log-energy rise per `hop` samples; index k is the rise of the window ending at k*hop."""
+    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    ends = np.arange(0, samples.size + 1, hop)
+    starts = np.maximum(ends - win, 0)
+    energy = sq[ends] - sq[starts]
+    log_e = np.log10(energy + 1e-10)
+    rise = np.diff(log_e, prepend=log_e[0])
+    return np.maximum(rise, 0.0)
+
+
+def refine_to_attacks(
+    beats: np.ndarray, strong: np.ndarray, samples: np.ndarray, sr: int
+) -> np.ndarray:
+    """Move beats onto measured attacks: a global latency correction, then per-beat snapping."""
+    hop = 32
+    rise = attack_envelope(samples, sr, hop=hop)
+    step = hop / sr
+    before, after = 0.06, 0.03  # tracked beats are late, so look mostly earlier
+
+    def attack_near(t: float, lo: float, hi: float) -> tuple[float, float]:
+        a = max(0, int((t - lo) / step))
+        b = min(rise.size, int((t + hi) / step) + 1)
+        if b <= a:
+            return t, 0.0
+        k = a + int(np.argmax(rise[a:b]))
+        return k * step, float(rise[k])
+
+    found = [attack_near(t, before, after) for t in beats]
+    times = np.array([f[0] for f in found])
+    peak = np.array([f[1] for f in found])
+    usable = strong & (peak > 0.3)
+    offset = float(np.median(times[usable] - beats[usable])) if usable.sum() >= 4 else 0.0
+    out = beats + offset
+    # Per-beat snap for clearly heard beats (keeps real micro-timing); grid beats stay on grid.
+    for i in np.flatnonzero(usable):
+        t, p = attack_near(out[i], 0.02, 0.02)
+        if p > 0.3:
+            out[i] = t
+    return np.maximum(out, 0.0)
+
+
+def _fill_grid(
+    beats: np.ndarray, period_at: np.ndarray, start: float, end: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill gaps > 1.5 periods and extend to [start, end) on the local grid; mark added beats."""
+    out: list[float] = []
+    added: list[bool] = []
+    if beats.size == 0:
+        return beats, np.zeros(0, dtype=bool)
+    p0 = float(period_at[0])
+    t = beats[0] - p0
+    head: list[float] = []
+    while t >= start - 0.3 * p0:
+        head.append(max(t, 0.0))
+        t -= p0
+    for h in reversed(head):
+        out.append(h)
+        added.append(True)
+    for i, b in enumerate(beats):
+        if i > 0:
+            gap = b - beats[i - 1]
+            p = float(period_at[i])
+            n = int(round(gap / p))
+            if n >= 2 and gap > 1.5 * p:
+                for k in range(1, n):
+                    out.append(beats[i - 1] + k * gap / n)
+                    added.append(True)
+        out.append(float(b))
+        added.append(False)
+    p1 = float(period_at[-1])
+    t = beats[-1] + p1
+    while t < end:
+        out.append(t)
+        added.append(True)
+        t += p1
+    return np.array(out), np.array(added, dtype=bool)
+
+
+def _active_span(fe: Frontend) -> tuple[float, float]:
+    """First and last time the track is within 40 dB of its loudest frame."""
+    rms = librosa.feature.rms(S=np.sqrt(fe.power[:, ::4]), frame_length=2048).reshape(-1)
+    db = 20 * np.log10(rms + 1e-10)
+    active = np.flatnonzero(db > db.max() - 40.0)
+    if active.size == 0:
+        return 0.0, fe.duration
+    rate = fe.frame_rate / 4
+    return float(active[0] / rate), float((active[-1] + 1) / rate)
+
+
+def track_beats(
+    fe: Frontend,
+) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (tempo, alt, confidence, beats, strengths 0..1, inferred, local bpm per beat)."""
+    tempo, alt, _salience, bpms, tg = choose_tempo(fe)
+    local = local_tempo_curve(fe, tempo, bpms, tg)
+    varies = float(np.percentile(local, 95) / np.percentile(local, 5)) > 1.06
+    frames = _track(fe, local if varies else tempo)
+    if frames.size == 0:
+        return tempo, alt, 0.0, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0)
+    raw_t = librosa.frames_to_time(frames, sr=fe.sr, hop_length=fe.hop)
+    s = _strength_at(fe.onset_env, frames)
+    ref = float(np.percentile(s, 90)) or 1.0
+    strong = s > 0.25 * ref
+    beats = refine_to_attacks(raw_t, strong, fe.samples, fe.sr)
+    # Drop weak beats at the very ends (librosa places beats over silence), then re-extend on
+    # the grid only over the part of the track that sounds.
+    keep = np.ones(beats.size, dtype=bool)
+    idx = np.flatnonzero(strong)
+    if idx.size:
+        keep[: idx[0]] = False
+        keep[idx[-1] + 1 :] = False
+    beats, weak_kept = beats[keep], ~strong[keep]
+    frames = frames[keep]
+    periods = 60.0 / local[frames] if varies else np.full(beats.size, 60.0 / tempo)
+    # Beats inside the heard span but weak: keep, mark inferred.
+    span_start, span_end = _active_span(fe)
+    grid, added = _fill_grid(beats, periods, span_start, min(span_end, fe.duration - 0.05))
+    inferred = added.copy()
+    inferred[~added] = weak_kept
+    # Tempo from the beat times themselves (not quantised by the lag grid).
+    ibi = np.diff(grid[~inferred]) if np.sum(~inferred) > 2 else np.diff(grid)
+    if ibi.size:
+        p = float(np.median(ibi))
+        # Mean of the intervals near the median: the dominant tempo when the tempo changes.
+        good = ibi[np.abs(ibi - p) < 0.04 * p]
+        tempo = 60.0 / float(good.mean()) if good.size else 60.0 / p
+    alt = tempo * 2 if tempo * 2 <= MAX_BPM * 1.2 else tempo / 2
+    gf = fe.frame_of(grid)
+    st = _strength_at(fe.onset_env, gf)
+    st = np.clip(st / (float(np.percentile(st, 95)) or 1.0), 0.0, 1.0)
+    local_bpm = 60.0 / np.gradient(grid) if grid.size > 1 else np.full(grid.size, tempo)
+    # Confidence: do the heard onsets line up with the beat grid (see grid_alignment), is the
+    # beat-to-beat interval steady, and how much of the grid was heard rather than filled in.
+    if ibi.size > 2:
+        # Beat-to-beat jitter, not global spread: a clean tempo change is still regular.
+        cv = float(np.median(np.abs(np.diff(ibi))) / (np.median(ibi) + 1e-9))
+        regular = float(np.clip(1.0 - cv / 0.08, 0.0, 1.0))
+    else:
+        regular = 0.0
+    heard = float(np.mean(~inferred)) if inferred.size else 0.0
+    aligned = float(np.clip((grid_alignment(fe, grid) - 0.3) / 0.55, 0.0, 1.0))
+    confidence = aligned * (0.6 + 0.4 * regular) * (0.6 + 0.4 * heard)
+    return tempo, alt, confidence, grid, st, inferred, local_bpm
+
+
+def grid_alignment(fe: Frontend, beats: np.ndarray) -> float:
+    """How tightly heard onsets sit on the beat grid, 0 (random) .. 1 (all on the grid).
+
+    Each onset gets a phase within its beat interval; the strength-weighted resultant of
+    2x phase (on-beats and straight off-beats) or 3x phase (triplets, swing) is ~0 for noise,
+    drones and free-time (rubato) playing, and near 1 for metrical music.
+    """
+    if beats.size < 4:
+        return 0.0
+    on = librosa.onset.onset_detect(onset_envelope=fe.onset_env, sr=fe.sr, hop_length=fe.hop)
+    if on.size < 4:
+        return 0.0
+    t = on / fe.frame_rate
+    w = fe.onset_env[on].astype(float)
+    k = np.searchsorted(beats, t) - 1
+    ok = (k >= 0) & (k < beats.size - 1)
+    if not np.any(ok) or w[ok].sum() <= 0:
+        return 0.0
+    phase = (t[ok] - beats[k[ok]]) / (beats[k[ok] + 1] - beats[k[ok]])
+    ww = w[ok] / w[ok].sum()
+    r2 = abs(np.sum(ww * np.exp(4j * np.pi * phase)))
+    r3 = abs(np.sum(ww * np.exp(6j * np.pi * phase)))
+    return float(max(r2, r3))
+
+
+def _beat_means(feat: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Mean of feat (d, T) over each span [frames[i], frames[i+1]); returns (n, d)."""
+    edges = np.append(frames, feat.shape[1])
+    out = np.zeros((frames.size, feat.shape[0]))
+    cs = np.concatenate([np.zeros((feat.shape[0], 1)), np.cumsum(feat, axis=1)], axis=1)
+    for i in range(frames.size):
+        a, b = int(edges[i]), max(int(edges[i + 1]), int(edges[i]) + 1)
+        b = min(b, feat.shape[1])
+        a = min(a, b - 1)
+        out[i] = (cs[:, b] - cs[:, a]) / (b - a)
+    return out
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(np.std(x))
+    return (x - float(np.mean(x))) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def downbeat_salience(fe: Frontend, beats: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Per-beat evidence that a bar starts here (z-scored): harmonic change + bass + accent."""
+    frames = fe.frame_of(beats)
+    cb = _beat_means(chroma, frames)
+    cb = cb / (np.linalg.norm(cb, axis=1, keepdims=True) + 1e-9)
+    change = np.ones(beats.size)
+    change[1:] = 1.0 - np.sum(cb[1:] * cb[:-1], axis=1)
+    low = _strength_at(fe.onset_low, frames)
+    full = _strength_at(fe.onset_env, frames)
+    return 1.0 * _z(change) + 1.0 * _z(low) + 0.5 * _z(full)
+
+
+def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
+    best, phase = -np.inf, 0
+    for p in range(m):
+        on = d[p::m]
+        mask = np.ones(d.size, dtype=bool)
+        mask[p::m] = False
+        c = float(on.mean() - d[mask].mean())
+        if c > best:
+            best, phase = c, p
+    return best, phase
+
+
+def viterbi_bar_positions(d: np.ndarray, m: int, jump_penalty: float = 6.0) -> np.ndarray:
+    """0-based bar position per beat maximising downbeat evidence, phase jumps penalised."""
+    n = d.size
+    emit = np.where(np.arange(m)[None, :] == 0, d[:, None], -d[:, None] / (m - 1))
+    score = emit[0].copy()
+    back = np.zeros((n, m), dtype=int)
+    for i in range(1, n):
+        # Expected: position k follows k-1; any other move costs jump_penalty.
+        cand = np.tile(score, (m, 1)) - jump_penalty  # (to, from)
+        for k in range(m):
+            cand[k, (k - 1) % m] += jump_penalty
+        back[i] = np.argmax(cand, axis=1)
+        score = cand[np.arange(m), back[i]] + emit[i]
+    path = np.zeros(n, dtype=int)
+    path[-1] = int(np.argmax(score))
+    for i in range(n - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return path
+
+
+def find_meter(fe: Frontend, beats: np.ndarray, chroma: np.ndarray) -> tuple[int, np.ndarray]:
+    """Return (beats_per_bar in {3, 4}, 1-based bar position per beat)."""
+    if beats.size < 8:
+        return 4, (np.arange(beats.size) % 4) + 1
+    d = downbeat_salience(fe, beats, chroma)
+    c3, _ = _phase_contrast(d, 3)
+    c4, _ = _phase_contrast(d, 4)
+    m = 3 if c3 > c4 else 4
+    return m, viterbi_bar_positions(d, m) + 1
+
+
+def analyse_rhythm(fe: Frontend, chroma: np.ndarray) -> Rhythm:
+    tempo, alt, conf, beats, strengths, inferred, local = track_beats(fe)
+    m, pos = find_meter(fe, beats, chroma)
+    return Rhythm(
+        tempo=tempo,
+        alt_tempo=alt,
+        confidence=conf,
+        beats=beats,
+        strengths=strengths,
+        inferred=inferred,
+        beats_per_bar=m,
+        bar_positions=pos,
+        downbeats=beats[pos == 1],
+        local_tempo=local,
+    )

@@ -1,0 +1,219 @@
+"""Sections: boundaries on bar starts from timbre/loudness/harmony novelty, repeats and roles.
+
+Bars (from the downbeats) are the unit, so every boundary is a downbeat by construction. Each bar
+gets a feature vector (loudness, band balance, coarse timbre, onset density, chroma); a
+boundary is where the bars before and after differ most (two-window novelty, ~8 s each side).
+Sections whose mean features are close form a repeat group (A, B, A ...), and roles come from
+position, energy and repetition: intro/outro at the ends when quieter, chorus = the loudest
+repeated material, breakdown = a deep dip after loud material, drop = the loud return after a
+breakdown, bridge = one-off material in the second half, verse = the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+from services.concept.dynamics import Dynamics
+from services.concept.frontend import Frontend
+
+NOVELTY_HEIGHT = 3.0
+NOVELTY_PROMINENCE = 1.5
+ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "drop", "outro")
+
+
+@dataclass
+class SectionInfo:
+    start: float
+    end: float
+    role: str
+    label: str
+    group: int
+    energy: float
+
+
+def _span_mean(x: np.ndarray, rate: float, edges: np.ndarray) -> np.ndarray:
+    """Mean of x (d, T) at `rate` over consecutive spans given by `edges` seconds -> (n, d)."""
+    idx = np.clip(np.rint(edges * rate).astype(int), 0, x.shape[1])
+    cs = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    out = np.zeros((edges.size - 1, x.shape[0]))
+    for i in range(edges.size - 1):
+        a, b = idx[i], max(idx[i + 1], idx[i] + 1)
+        b = min(b, x.shape[1])
+        a = min(a, b - 1)
+        out[i] = (cs[:, b] - cs[:, a]) / max(b - a, 1)
+    return out
+
+
+def bar_features(
+    fe: Frontend, dyn: Dynamics, chroma: np.ndarray, bar_edges: np.ndarray
+) -> np.ndarray:
+    """Standardised per-bar features, groups weighted so loudness/instrumentation dominate."""
+    rate = dyn.rate_hz
+    loud = _span_mean(dyn.loudness_db[None, :], rate, bar_edges)
+    bands = _span_mean(np.vstack([dyn.band_low, dyn.band_mid, dyn.band_high]), rate, bar_edges)
+    mel = fe.mel_db.reshape(12, -1, fe.mel_db.shape[1]).mean(axis=1)
+    timbre = _span_mean(mel, fe.frame_rate, bar_edges)
+    onset = _span_mean(np.vstack([fe.onset_env, fe.onset_low]), fe.frame_rate, bar_edges)
+    chr_ = _span_mean(chroma, fe.frame_rate, bar_edges)
+    chr_ = chr_ / (np.linalg.norm(chr_, axis=1, keepdims=True) + 1e-9)
+
+    def z(a: np.ndarray, weight: float) -> np.ndarray:
+        # Scale by the typical bar-to-bar fluctuation (not the global spread), so novelty is
+        # in units of "how much bars usually differ": one loud breakdown does not drown a
+        # quieter verse->chorus change. Floors keep a perfectly steady track finite.
+        local = 1.4826 * np.median(np.abs(np.diff(a, axis=0)), axis=0) if a.shape[0] > 1 else 0
+        sd = np.maximum(np.maximum(local, 0.15 * a.std(axis=0)), 1e-3)
+        # Per-group weight spread over its dimensions so big groups do not dominate.
+        # Clipped so a single odd bar (a stop, a crash) cannot dominate every window.
+        return weight * np.clip((a - a.mean(axis=0)) / sd, -12, 12) / np.sqrt(a.shape[1])
+
+    return np.hstack([z(loud, 2.0), z(bands, 1.5), z(timbre, 1.5), z(onset, 1.5), z(chr_, 1.0)])
+
+
+def novelty(feats: np.ndarray, w: int) -> np.ndarray:
+    """Distance between the mean of the w bars before and after each bar start."""
+    n = feats.shape[0]
+    nov = np.zeros(n)
+    for j in range(1, n):
+        a = feats[max(0, j - w) : j]
+        b = feats[j : min(n, j + w)]
+        if a.shape[0] == 0 or b.shape[0] == 0:
+            continue
+        # Shrink towards 0 near the edges where one window is short.
+        k = min(a.shape[0], b.shape[0]) / w
+        nov[j] = float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))) * (0.5 + 0.5 * k)
+    return nov
+
+
+def find_boundaries(feats: np.ndarray, bar_dur: float) -> list[int]:
+    """Bar indices where sections start (always includes 0)."""
+    n = feats.shape[0]
+    if n < 4:
+        return [0]
+    # Windows span whole chord cycles (>= 4 bars) so harmony moving inside a phrase is no change.
+    w = int(np.clip(round(12.0 / max(bar_dur, 1e-3)), 4, 8))
+    nov = novelty(feats, w)
+    min_gap = max(2, int(round(6.0 / max(bar_dur, 1e-3))))
+    # Novelty is in units of the track's own bar-to-bar fluctuation (see bar_features), so
+    # absolute thresholds mean "clearly more change than usual"; prominence within the
+    # window keeps the shoulders of one big change from becoming boundaries of their own.
+    peaks, _ = scipy.signal.find_peaks(
+        nov, height=NOVELTY_HEIGHT, prominence=NOVELTY_PROMINENCE, distance=min_gap, wlen=2 * w + 1
+    )
+    edge = max(2, min_gap // 2)
+    bounds = [0] + [int(p) for p in peaks if edge <= p <= n - edge]
+    return sorted(set(bounds))
+
+
+def _groups(sec_feats: np.ndarray, threshold: float) -> list[int]:
+    groups: list[int] = []
+    centroids: list[np.ndarray] = []
+    for f in sec_feats:
+        dists = [float(np.linalg.norm(f - c)) for c in centroids]
+        if dists and min(dists) < threshold:
+            groups.append(int(np.argmin(dists)))
+        else:
+            centroids.append(f)
+            groups.append(len(centroids) - 1)
+    return groups
+
+
+def assign_roles(
+    energies: list[float], groups: list[int], starts: list[float], duration: float
+) -> list[str]:
+    n = len(energies)
+    if n == 0:
+        return []
+    if n == 1:
+        return ["verse"]
+    e = np.array(energies)
+    emax = float(e.max())
+    roles = ["verse"] * n
+    counts = {g: groups.count(g) for g in set(groups)}
+    # Chorus: the loudest repeated group (or the loudest sections when nothing repeats).
+    repeated = [g for g in counts if counts[g] > 1]
+    if repeated:
+        chorus_g = max(
+            repeated, key=lambda g: float(np.mean([e[i] for i in range(n) if groups[i] == g]))
+        )
+        chorus_e = float(np.mean([e[i] for i in range(n) if groups[i] == chorus_g]))
+        if chorus_e >= 0.8 * emax:
+            for i in range(n):
+                if groups[i] == chorus_g:
+                    roles[i] = "chorus"
+    for i in range(n):
+        if e[i] >= 0.92 * emax and roles[i] == "verse":
+            roles[i] = "chorus"
+    # Breakdown: a deep dip after loud material, with more music after it; drop: loud return.
+    for i in range(1, n - 1):
+        if e[i] < 0.7 * emax and e[i] < e[i - 1] - 0.15 and max(e[i + 1 :]) > e[i] + 0.15:
+            roles[i] = "breakdown"
+            if e[i + 1] >= 0.85 * emax:
+                roles[i + 1] = "drop"
+    # Bridge: one-off, non-chorus material in the second half.
+    for i in range(1, n - 1):
+        if roles[i] == "verse" and counts[groups[i]] == 1 and starts[i] > 0.45 * duration:
+            roles[i] = "bridge"
+    # A drop's repeats are drops too (the first one follows the intro, not a breakdown).
+    drop_groups = {groups[i] for i in range(n) if roles[i] == "drop"}
+    for i in range(n):
+        if groups[i] in drop_groups and roles[i] == "chorus":
+            roles[i] = "drop"
+    # Intro/outro: quieter material at the ends that the body of the song does not repeat.
+    body = set(groups[1:-1])
+    quiet_first = e[0] < 0.75 * emax or e[0] <= float(np.median(e)) + 1e-6
+    if quiet_first and (groups[0] not in body or e[0] < 0.5 * emax):
+        roles[0] = "intro"
+    quiet_last = e[-1] < 0.75 * emax or e[-1] <= float(np.median(e)) + 1e-6
+    if n >= 3 and quiet_last and (groups[-1] not in body or e[-1] < 0.5 * emax):
+        roles[-1] = "outro"
+    return roles
+
+
+def find_sections(
+    fe: Frontend,
+    dyn: Dynamics,
+    chroma: np.ndarray,
+    downbeats: np.ndarray,
+) -> list[SectionInfo]:
+    duration = fe.duration
+    bar_guess = float(np.median(np.diff(downbeats))) if downbeats.size > 1 else 2.0
+    # A last bar cut short by the end (ring-out tail) joins the previous bar.
+    db = downbeats[downbeats < duration - 0.75 * bar_guess]
+    if db.size < 4:
+        e = float(dyn.intensity.mean()) if dyn.intensity.size else 0.0
+        return [SectionInfo(0.0, duration, "verse", "verse 1", 0, e)]
+    edges = np.append(db, duration)
+    feats = bar_features(fe, dyn, chroma, edges)
+    bar_dur = float(np.median(np.diff(db)))
+    starts_idx = find_boundaries(feats, bar_dur)
+    bounds = [edges[i] for i in starts_idx] + [duration]
+    bounds[0] = 0.0  # the first section starts with the audio (pickup bars included)
+    sec_feats = []
+    energies = []
+    for k, i0 in enumerate(starts_idx):
+        i1 = starts_idx[k + 1] if k + 1 < len(starts_idx) else feats.shape[0]
+        sec_feats.append(feats[i0:i1].mean(axis=0))
+        a, b = bounds[k], bounds[k + 1]
+        ia, ib = int(a * dyn.rate_hz), max(int(a * dyn.rate_hz) + 1, int(b * dyn.rate_hz))
+        energies.append(float(dyn.intensity[ia:ib].mean()))
+    groups = _groups(np.array(sec_feats), threshold=1.0)
+    roles = assign_roles(energies, groups, bounds[:-1], duration)
+    out: list[SectionInfo] = []
+    counter: dict[str, int] = {}
+    for k in range(len(starts_idx)):
+        counter[roles[k]] = counter.get(roles[k], 0) + 1
+        out.append(
+            SectionInfo(
+                start=float(bounds[k]),
+                end=float(bounds[k + 1]),
+                role=roles[k],
+                label=f"{roles[k]} {counter[roles[k]]}",
+                group=groups[k],
+                energy=energies[k],
+            )
+        )
+    return out

@@ -1,0 +1,224 @@
+"""What each OrchestratorService RPC does, on top of the engine and the database."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+
+from lumiere.v1 import orchestrator_pb2
+
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound
+from services.orchestrator import validation
+from services.orchestrator.convert import project_to_proto
+from services.orchestrator.db import ACTIVE_STATES, ProjectRow
+from services.orchestrator.engine import Engine, now
+from services.orchestrator.timeline import plan_segments
+
+log = logging.getLogger(__name__)
+PS = orchestrator_pb2.ProjectState
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+FINISHED = (PS.PROJECT_STATE_COMPLETED, PS.PROJECT_STATE_FAILED, PS.PROJECT_STATE_CANCELLED)
+
+
+class Operations:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.db = engine.db
+
+    async def _row(self, project_id: str) -> ProjectRow:
+        if not project_id:
+            raise InvalidInput("project_id is required")
+        row = await asyncio.to_thread(self.db.get, project_id)
+        if row is None:
+            raise NotFound(f"project {project_id} not found")
+        return row
+
+    async def project(self, project_id: str) -> orchestrator_pb2.Project:
+        row = await self._row(project_id)
+        task_rows = await asyncio.to_thread(self.db.get_tasks, project_id)
+        return project_to_proto(row, task_rows)
+
+    async def create(self, req: orchestrator_pb2.CreateProjectRequest) -> orchestrator_pb2.Project:
+        project_id = validation.project_id_or_new(req.project_id)
+        prompt = validation.check_prompt(req.prompt, self.engine.config.max_prompt_chars)
+        validation.check_ref("audio", req.audio)
+        if len(req.character_images) > validation.MAX_CHARACTER_IMAGES:
+            raise InvalidInput(
+                f"{len(req.character_images)} character images given; "
+                f"the limit is {validation.MAX_CHARACTER_IMAGES}"
+            )
+        refs = [("audio", req.audio)]
+        refs += [(f"character_images[{i}]", r) for i, r in enumerate(req.character_images)]
+        for i, r in enumerate(req.character_images):
+            validation.check_ref(f"character_images[{i}]", r)
+        if req.HasField("lyrics") and req.lyrics.key:
+            validation.check_ref("lyrics", req.lyrics)
+            refs.append(("lyrics", req.lyrics))
+        options = validation.options_with_defaults(req.options)
+        for name, ref in refs:
+            if not await asyncio.to_thread(self.engine.store.exists, ref.key):
+                raise InvalidInput(
+                    f"{name} artifact {ref.key!r} is not in the store: upload it first"
+                )
+        spec = orchestrator_pb2.Project(
+            id=project_id,
+            prompt=prompt,
+            audio=req.audio,
+            character_images=list(req.character_images),
+            options=options,
+        )
+        if req.HasField("lyrics") and req.lyrics.key:
+            spec.lyrics.CopyFrom(req.lyrics)
+        if not await asyncio.to_thread(self.db.insert_project, project_id, prompt, spec, now()):
+            raise AlreadyExists(f"project {project_id} already exists")
+        return await self.project(project_id)
+
+    async def list(
+        self, page_size: int, page_token: str
+    ) -> tuple[list[orchestrator_pb2.Project], str]:
+        if page_size < 0:
+            raise InvalidInput(f"page_size must be >= 0, got {page_size}")
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        after = None
+        if page_token:
+            try:
+                created, pid = json.loads(base64.urlsafe_b64decode(page_token.encode()))
+                after = (float(created), str(pid))
+            except Exception:  # noqa: BLE001 - any garbage token is the caller's mistake
+                raise InvalidInput("page_token is not one this service issued") from None
+        rows = await asyncio.to_thread(self.db.list_page, size + 1, after)
+        more = len(rows) > size
+        rows = rows[:size]
+        token = ""
+        if more and rows:
+            token = base64.urlsafe_b64encode(
+                json.dumps([rows[-1].created_at, rows[-1].id]).encode()
+            ).decode()
+        # The list carries no task details (GetProject has them); it stays one query.
+        return [project_to_proto(r) for r in rows], token
+
+    async def process(self, project_id: str) -> orchestrator_pb2.Project:
+        row = await self._row(project_id)
+        if row.run_requested_at is not None:
+            return await self.project(project_id)  # already queued or running: idempotent
+        if row.state == PS.PROJECT_STATE_COMPLETED and row.final_video is not None:
+            return await self.project(project_id)  # nothing to do
+        # An active state without a queued run (should not happen) is re-queued, not stuck.
+        await self._queue(
+            row, "full", allowed=(PS.PROJECT_STATE_CREATED, *FINISHED, *ACTIVE_STATES)
+        )
+        return await self.project(project_id)
+
+    async def preview(self, project_id: str) -> orchestrator_pb2.Project:
+        row = await self._row(project_id)
+        if row.run_requested_at is not None or row.state in ACTIVE_STATES:
+            raise FailedPrecondition(
+                f"project {project_id} is processing; cancel it or wait before a preview"
+            )
+        await self._queue(row, "preview", allowed=(PS.PROJECT_STATE_CREATED, *FINISHED))
+        return await self.project(project_id)
+
+    async def _queue(
+        self,
+        row: ProjectRow,
+        kind: str,
+        allowed: tuple[int, ...],
+        overrides: dict[str, object] | None = None,
+    ) -> None:
+        updated = await asyncio.to_thread(
+            self.db.request_run, row.id, kind, now(), allowed, overrides
+        )
+        if updated is None:
+            fresh = await self._row(row.id)
+            if fresh.run_requested_at is not None:
+                return  # someone else queued it at the same time
+            raise FailedPrecondition(
+                f"project {row.id} is {PS.Name(fresh.state).removeprefix('PROJECT_STATE_').lower()}"
+                f" and cannot start a {kind} run"
+            )
+        self.engine.hub.publish(self.engine.event_from_row(updated, "queued"))
+        self.engine.wake()
+
+    async def cancel(self, project_id: str) -> orchestrator_pb2.Project:
+        row = await self._row(project_id)
+        if row.state in FINISHED and row.run_requested_at is None:
+            raise FailedPrecondition(
+                f"project {project_id} already finished "
+                f"({PS.Name(row.state).removeprefix('PROJECT_STATE_').lower()})"
+            )
+        # Persist first (this also drops the lease, so a replica running it elsewhere stops at
+        # its next write or heartbeat), then stop a local run at once.
+        await asyncio.to_thread(self.db.cancel, project_id, now())
+        task = self.engine.cancel_local(project_id, "cancel")
+        if task is not None:
+            await asyncio.wait({task}, timeout=5)
+        fresh = await self._row(project_id)
+        self.engine.hub.publish(self.engine.event_from_row(fresh, "cancelled"))
+        return await self.project(project_id)
+
+    async def delete(self, project_id: str) -> int:
+        await self._row(project_id)
+        await asyncio.to_thread(self.db.cancel, project_id, now())
+        task = self.engine.cancel_local(project_id, "delete")
+        if task is not None:
+            await asyncio.wait({task}, timeout=5)
+        await asyncio.to_thread(self.db.delete, project_id)
+        store = self.engine.store
+        removed = 0
+        for prefix in (f"uploads/{project_id}/", f"outputs/{project_id}/"):
+            removed += await asyncio.to_thread(store.delete_prefix, prefix)
+        self.engine.hub.publish(
+            orchestrator_pb2.WatchProjectEvent(
+                project_id=project_id, state=PS.PROJECT_STATE_CANCELLED, message="project deleted"
+            )
+        )
+        return removed
+
+    async def regenerate(
+        self, req: orchestrator_pb2.RegenerateSegmentRequest
+    ) -> orchestrator_pb2.Project:
+        row = await self._row(req.project_id)
+        if row.run_requested_at is not None or row.state in ACTIVE_STATES:
+            raise FailedPrecondition(f"project {row.id} is processing; wait for it to finish")
+        if row.concept is None or row.keyframes is None:
+            raise FailedPrecondition(
+                f"project {row.id} has no keyframes yet; process it before regenerating a segment"
+            )
+        prompt = req.prompt.strip()
+        if len(prompt) > self.engine.config.max_prompt_chars:
+            raise InvalidInput(
+                f"prompt is {len(prompt)} characters; the limit is "
+                f"{self.engine.config.max_prompt_chars}"
+            )
+        keyframes = sorted(row.keyframes.keyframes, key=lambda k: k.time)
+        plan = plan_segments(
+            row.concept.duration_seconds, row.spec.options.fps, [k.time for k in keyframes]
+        )
+        if not 0 <= req.segment_index < len(plan):
+            raise InvalidInput(
+                f"segment_index {req.segment_index} is out of range: the project has "
+                f"{len(plan)} segments (0-{len(plan) - 1})"
+            )
+        segment = plan[req.segment_index]
+        moment = keyframes[segment.from_keyframe].key_moment_id
+        overrides = dict(row.overrides)
+        seeds = dict(overrides.get("segment_seeds", {}))
+        # A regenerate without a new seed still gives a new take of the segment.
+        seed = req.seed if req.HasField("seed") else random.randrange(1, 2**31)
+        seeds[str(req.segment_index)] = seed
+        overrides["segment_seeds"] = seeds
+        if prompt:
+            prompts = dict(overrides.get("prompt_overrides", {}))
+            prompts[moment] = prompt
+            overrides["prompt_overrides"] = prompts
+            if req.HasField("seed"):
+                kseeds = dict(overrides.get("keyframe_seeds", {}))
+                kseeds[moment] = req.seed
+                overrides["keyframe_seeds"] = kseeds
+            overrides["redraw"] = sorted({*overrides.get("redraw", []), moment})
+        await self._queue(row, "regenerate", allowed=FINISHED, overrides=overrides)
+        return await self.project(row.id)

@@ -1,0 +1,172 @@
+"""Real service processes (`python -m services.<stage>`) for multi-process tests and benchmarks.
+
+Each process gets its own port and the shared data dir (so they share one local artifact store);
+`start` waits until the process reports SERVING on gRPC health.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_NAMES = {
+    "concept": "lumiere.v1.ConceptService",
+    "seeder": "lumiere.v1.SeederService",
+    "animator": "lumiere.v1.AnimatorService",
+    "orchestrator": "lumiere.v1.OrchestratorService",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_serving(address: str, service: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                resp = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1.0)
+                if resp.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError as exc:
+                last = exc
+            time.sleep(0.1)
+    raise TimeoutError(f"{service} on {address} not SERVING after {timeout:.0f} s: {last}")
+
+
+@dataclass
+class ServiceProcess:
+    stage: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    history: list[int] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> ServiceProcess:
+        env = {**os.environ, **self.env, f"LUMIERE_{self.stage.upper()}_PORT": str(self.port)}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.stage}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.history.append(self.proc.pid)
+        if wait:
+            self.wait()
+        return self
+
+    def wait(self, timeout: float = 60.0) -> None:
+        assert self.proc is not None
+        try:
+            wait_serving(self.address, SERVICE_NAMES[self.stage], timeout)
+        except TimeoutError:
+            if self.proc.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(
+                    f"{self.stage} exited ({self.proc.returncode}):\n{tail}"
+                ) from None
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, as in a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@dataclass
+class ProcessStack:
+    """concept + seeder + N animators (+ orchestrators added by the caller) on one data dir."""
+
+    data_dir: Path
+    animators: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: list[ServiceProcess] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.concept = self._make("concept")
+        self.seeder = self._make("seeder")
+        self.animator_procs = [
+            self._make("animator", f"animator{i}") for i in range(self.animators)
+        ]
+
+    def base_env(self) -> dict[str, str]:
+        return {
+            "LUMIERE_DATA_DIR": str(self.data_dir),
+            "LUMIERE_LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
+
+    def _make(
+        self, stage: str, name: str | None = None, env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        proc = ServiceProcess(
+            stage,
+            free_port(),
+            {**self.base_env(), **(env or {})},
+            self.data_dir / f"{name or stage}.log",
+        )
+        self.procs.append(proc)
+        return proc
+
+    @property
+    def animator_addrs(self) -> str:
+        return ",".join(a.address for a in self.animator_procs)
+
+    def orchestrator(self, name: str, env: dict[str, str] | None = None) -> ServiceProcess:
+        return self._make(
+            "orchestrator",
+            name,
+            {
+                "LUMIERE_CONCEPT_ADDR": self.concept.address,
+                "LUMIERE_SEEDER_ADDR": self.seeder.address,
+                "LUMIERE_ANIMATOR_ADDRS": self.animator_addrs,
+                "LUMIERE_ORCHESTRATOR_ID": name,
+                **(env or {}),
+            },
+        )
+
+    def start_stages(self) -> None:
+        # Start everything first, then wait: the imports overlap instead of adding up.
+        stages = [self.concept, self.seeder, *self.animator_procs]
+        for p in stages:
+            p.start(wait=False)
+        for p in stages:
+            p.wait()
+
+    def stop_all(self) -> None:
+        for p in reversed(self.procs):
+            p.stop()

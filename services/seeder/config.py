@@ -1,0 +1,39 @@
+"""Seeder-only settings (env prefix LUMIERE_SEEDER_): which image backend, and its limits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SeederSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUMIERE_SEEDER_", extra="ignore")
+
+    backend: Literal["procedural", "automatic1111", "openai"] = "procedural"
+    # Base URL of the HTTP backend, e.g. http://127.0.0.1:7860 (A1111) or https://api.openai.com.
+    base_url: str = ""
+    api_key: str = ""
+    # OpenAI-compatible model name; Automatic1111 uses whatever checkpoint is loaded.
+    model: str = "gpt-image-1"
+    negative_prompt: str = "blurry, low quality, text, watermark, deformed"
+    steps: int = Field(default=25, ge=1, le=150)
+    cfg_scale: float = 7.0
+    # img2img strength when a character image is the init image (A1111).
+    denoising_strength: float = Field(default=0.55, ge=0.0, le=1.0)
+    timeout_s: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=3, ge=1, le=10)
+    # Parallel keyframes per call (each is numpy/OpenCV work that releases the GIL).
+    workers: int = Field(default=2, ge=1, le=16)
+    # Also export background/mid/foreground/character RGBA layers (procedural backend).
+    layers: bool = True
+    # zlib level for PNGs: 1 is ~3x faster than the default 6 for ~10% larger files.
+    png_compression: int = Field(default=1, ge=0, le=9)
+    # Character image limits: file size, pixels (decompression-bomb guard) and side length.
+    max_character_bytes: int = 20 * 1024 * 1024
+    max_character_pixels: int = 4096 * 4096
+    max_character_side: int = 8192
+    max_characters: int = 4
+    # Largest keyframe side we render.
+    max_side: int = 3840

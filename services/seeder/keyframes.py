@@ -1,0 +1,360 @@
+"""From a GenerateKeyframes request to stored keyframes: plan, render in parallel, store.
+
+Every output key carries a short hash of everything that shapes the picture (backend identity,
+prompt, size, seed, role, intensity, mood, characters), so re-running with the same inputs
+addresses the same artifacts: they are reused when already stored, and re-rendering them gives
+byte-identical PNGs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from google.protobuf import json_format
+from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
+
+from services.common.errors import InvalidInput, NotFound
+from services.common.storage import ArtifactStore
+from services.seeder.backends.base import ImageBackend, ImageRequest
+from services.seeder.characters import (
+    Character,
+    CharacterLimits,
+    character_height,
+    load_character,
+    scale_character,
+)
+from services.seeder.config import SeederSettings
+from services.seeder.images import contact_sheet, encode_png
+from services.seeder.palette import Palette, hex_to_rgb
+from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters
+
+Report = Callable[[int, int, str], None]
+
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 1280, 720
+MIN_SIDE = 64
+LAYER_NAMES = ("background", "mid", "foreground", "character")
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+
+ROLE_NAMES = {
+    concept_pb2.MOMENT_ROLE_UNSPECIFIED: "unspecified",
+    concept_pb2.MOMENT_ROLE_INTRO: "intro",
+    concept_pb2.MOMENT_ROLE_BUILD: "build",
+    concept_pb2.MOMENT_ROLE_CLIMAX: "climax",
+    concept_pb2.MOMENT_ROLE_BRIDGE: "bridge",
+    concept_pb2.MOMENT_ROLE_PEAK: "peak",
+    concept_pb2.MOMENT_ROLE_RESOLUTION: "resolution",
+}
+
+
+@dataclass(frozen=True)
+class KeyframeJob:
+    index: int  # position of the key moment in concept.key_moments (stable across subsets)
+    moment_id: str
+    time: float
+    prompt: str
+    seed: int
+    spec: SceneSpec
+    input_hash: str
+    key: str  # storage key of the flattened PNG
+
+    def layer_key(self, name: str) -> str:
+        return self.key.removesuffix(".png") + f"_{name}.png"
+
+    @property
+    def meta_key(self) -> str:
+        return self.key.removesuffix(".png") + ".json"
+
+
+def derive_seed(base: int, index: int) -> int:
+    """Per-keyframe seed: stable, well mixed, and within the 31-bit range HTTP backends accept."""
+    digest = hashlib.sha256(f"lumiere-seed:{base}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def keyframe_prompt(
+    concept: concept_pb2.Concept, moment: concept_pb2.KeyMoment, override: str, style: str
+) -> str:
+    prompt = (override or moment.prompt or concept.prompt or concept.description).strip()
+    if style.strip():
+        prompt = f"{prompt}, {style.strip()}" if prompt else style.strip()
+    return prompt
+
+
+def resolve_size(
+    request: seeder_pb2.GenerateKeyframesRequest, cfg: SeederSettings
+) -> tuple[int, int]:
+    w = request.width or DEFAULT_WIDTH
+    h = request.height or DEFAULT_HEIGHT
+    if request.width and not request.height:
+        h = max(MIN_SIDE, round(w * DEFAULT_HEIGHT / DEFAULT_WIDTH))
+    if request.height and not request.width:
+        w = max(MIN_SIDE, round(h * DEFAULT_WIDTH / DEFAULT_HEIGHT))
+    if w < MIN_SIDE or h < MIN_SIDE or w > cfg.max_side or h > cfg.max_side:
+        raise InvalidInput(
+            f"keyframe size {w}x{h} is out of range: "
+            f"each side must be {MIN_SIDE}..{cfg.max_side} px"
+        )
+    return w, h
+
+
+def _hash(obj: object) -> str:
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def plan_keyframes(
+    request: seeder_pb2.GenerateKeyframesRequest,
+    cfg: SeederSettings,
+    backend: ImageBackend,
+    characters: list[Character],
+) -> list[KeyframeJob]:
+    """Validate the request and decide every keyframe's prompt, seed, scene and key."""
+    project = request.project_id
+    if not _PROJECT_RE.match(project):
+        raise InvalidInput(
+            f"project_id {project!r} is invalid: use 1-128 letters, digits, '.', '_' or '-'"
+        )
+    concept = request.concept
+    moments = list(concept.key_moments)
+    if not moments:
+        raise InvalidInput("concept has no key moments: analyse the audio first")
+    ids = [m.id for m in moments]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("concept has duplicate key moment ids")
+    wanted = list(request.key_moment_ids)
+    unknown = [i for i in wanted if i not in ids]
+    if unknown:
+        raise InvalidInput(f"unknown key_moment_ids {unknown}; the concept has {ids}")
+    bad_overrides = sorted(set(request.prompt_overrides) - set(ids))
+    if bad_overrides:
+        raise InvalidInput(f"prompt_overrides name unknown key moments {bad_overrides}")
+    width, height = resolve_size(request, cfg)
+    mood = concept.mood
+    has_mood = concept.HasField("mood")
+    video_prompt = ", ".join(p for p in (concept.prompt.strip(), request.style.strip()) if p)
+    if not video_prompt:
+        video_prompt = keyframe_prompt(concept, moments[0], "", request.style)
+    sprites: list[Sprite] = []
+    if characters:
+        ch = character_height(height, width, characters)
+        sprites = [Sprite(scale_character(c, ch)) for c in characters]
+    char_shas = [c.sha256 for c in characters]
+
+    jobs: list[KeyframeJob] = []
+    for index, moment in enumerate(moments):
+        if wanted and moment.id not in wanted:
+            continue
+        prompt = keyframe_prompt(
+            concept, moment, request.prompt_overrides.get(moment.id, ""), request.style
+        )
+        seed = derive_seed(request.seed, index)
+        role = ROLE_NAMES.get(moment.role, "unspecified")
+        spec = SceneSpec(
+            prompt=prompt,
+            width=width,
+            height=height,
+            seed=seed,
+            video_prompt=video_prompt,
+            video_seed=request.seed,
+            role=role,
+            intensity=float(min(max(moment.intensity, 0.0), 1.0)),
+            mood_energy=float(mood.energy) if has_mood else 0.5,
+            mood_brightness=float(mood.brightness) if has_mood else 0.5,
+            mood_valence=float(mood.valence) if has_mood else 0.5,
+            index=index,
+            characters=sprites,
+        )
+        inputs = {
+            "backend": backend.identity(),
+            "prompt": prompt,
+            "negative": cfg.negative_prompt if backend.name != "procedural" else "",
+            "video_prompt": video_prompt,
+            "size": [width, height],
+            "seed": seed,
+            "video_seed": request.seed,
+            "role": role,
+            "intensity": round(spec.intensity, 6),
+            "mood": [
+                round(spec.mood_energy, 6),
+                round(spec.mood_brightness, 6),
+                round(spec.mood_valence, 6),
+            ],
+            "index": index,
+            "characters": char_shas,
+            "png": cfg.png_compression,
+        }
+        digest = _hash(inputs)[:12]
+        key = f"outputs/{project}/seeds/seed_{index}_{digest}.png"
+        jobs.append(
+            KeyframeJob(index, moment.id, float(moment.time), prompt, seed, spec, digest, key)
+        )
+    return jobs
+
+
+def load_characters(
+    refs: list[common_pb2.ArtifactRef], store: ArtifactStore, cfg: SeederSettings
+) -> list[Character]:
+    if len(refs) > cfg.max_characters:
+        raise InvalidInput(f"{len(refs)} character images given; at most {cfg.max_characters}")
+    limits = CharacterLimits(
+        cfg.max_character_bytes, cfg.max_character_pixels, cfg.max_character_side
+    )
+    chars = []
+    for i, ref in enumerate(refs):
+        if not ref.key:
+            raise InvalidInput(f"character_images[{i}] has no key")
+        try:
+            size = store.stat(ref.key)
+        except NotFound as exc:
+            raise InvalidInput(f"character image {ref.key!r} is not in the store") from exc
+        if size > cfg.max_character_bytes:
+            raise InvalidInput(
+                f"character image {ref.key!r} is {size / 2**20:.1f} MiB, "
+                f"more than the {cfg.max_character_bytes / 2**20:.0f} MiB limit"
+            )
+        chars.append(load_character(store.get_bytes(ref.key), ref.key, limits))
+    return chars
+
+
+def _cached(job: KeyframeJob, store: ArtifactStore) -> seeder_pb2.Keyframe | None:
+    if not store.exists(job.meta_key):
+        return None
+    try:
+        meta = json.loads(store.get_bytes(job.meta_key))
+        kf = json_format.ParseDict(meta["keyframe"], seeder_pb2.Keyframe())
+    except (ValueError, KeyError, json_format.ParseError):
+        return None
+    refs = [kf.image, *kf.layers]
+    if all(store.exists(r.key) for r in refs):
+        return kf
+    return None
+
+
+def render_job(
+    job: KeyframeJob,
+    backend: ImageBackend,
+    store: ArtifactStore,
+    cfg: SeederSettings,
+    characters: list[Character],
+) -> seeder_pb2.Keyframe:
+    """Render one keyframe (or reuse the stored one) and store image, layers and metadata."""
+    cached = _cached(job, store)
+    if cached is not None:
+        return cached
+    init = None
+    if characters:
+        init = encode_png(characters[0].rgba, cfg.png_compression)
+    out = backend.generate(
+        ImageRequest(
+            prompt=job.prompt,
+            negative_prompt=cfg.negative_prompt,
+            width=job.spec.width,
+            height=job.spec.height,
+            seed=job.seed,
+            init_image=init,
+            scene=job.spec,
+        )
+    )
+    image = out.image
+    if job.spec.characters and not out.characters_included:
+        image = composite_characters(image, job, out.palette)
+    ref = store.put_bytes(job.key, encode_png(image, cfg.png_compression), "image/png")
+    layer_refs = []
+    names = LAYER_NAMES if out.has_character_layer else LAYER_NAMES[:3]
+    for name, layer in zip(names, out.layers, strict=False):
+        layer_refs.append(
+            store.put_bytes(
+                job.layer_key(name), encode_png(layer, cfg.png_compression), "image/png"
+            )
+        )
+    kf = seeder_pb2.Keyframe(
+        key_moment_id=job.moment_id,
+        time=job.time,
+        prompt=job.prompt,
+        image=ref,
+        layers=layer_refs,
+        seed=job.seed,
+        backend=backend.name,
+        palette=out.palette,
+    )
+    meta = {
+        "keyframe": json_format.MessageToDict(kf, preserving_proto_field_name=True),
+        "index": job.index,
+        "input_hash": job.input_hash,
+        "role": job.spec.role,
+        "intensity": job.spec.intensity,
+        "layer_names": list(names[: len(layer_refs)]),
+        "info": out.info,
+    }
+    store.put_bytes(
+        job.meta_key, json.dumps(meta, indent=2, sort_keys=True).encode(), "application/json"
+    )
+    return kf
+
+
+def composite_characters(image, job: KeyframeJob, palette_hex: list[str]):  # type: ignore[no-untyped-def]
+    """Place the cut-out characters on a picture from a backend that does not draw them."""
+    import numpy as np
+
+    cols = [hex_to_rgb(c) for c in (palette_hex + ["#000000"] * 5)[:5]]
+    pal = Palette(*cols)
+    look = ROLE_LOOKS.get(job.spec.role, ROLE_LOOKS["unspecified"])
+    layer = place_characters(job.spec, look, pal, min(image.shape[:2]) / 720.0, 1.0)
+    if layer is None:
+        return image
+    rgba = layer.straight()
+    a = rgba[..., 3:4]
+    flat = image.astype(np.float32) / 255.0 * (1 - a) + rgba[..., :3] * a
+    return (np.clip(flat, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def generate_keyframes(
+    request: seeder_pb2.GenerateKeyframesRequest,
+    store: ArtifactStore,
+    cfg: SeederSettings,
+    backend: ImageBackend,
+    report: Report,
+) -> seeder_pb2.GenerateKeyframesResult:
+    """The whole stage: validate, render keyframes in parallel (bounded), store, contact sheet."""
+    report(0, 1, "loading character images")
+    characters = load_characters(list(request.character_images), store, cfg)
+    jobs = plan_keyframes(request, cfg, backend, characters)
+    total = len(jobs)
+    report(0, total, f"rendering {total} keyframes with {backend.name}")
+    results: dict[int, seeder_pb2.Keyframe] = {}
+    with ThreadPoolExecutor(
+        max_workers=min(cfg.workers, total), thread_name_prefix="seeder"
+    ) as pool:
+        futures = {
+            pool.submit(render_job, job, backend, store, cfg, characters): job for job in jobs
+        }
+        for done, fut in enumerate(as_completed(futures), start=1):
+            job = futures[fut]
+            results[job.index] = fut.result()
+            report(done, total, f"keyframe {done}/{total} ({job.moment_id})")
+    keyframes = [results[j.index] for j in jobs]
+    sheet_ref = store_contact_sheet(request.project_id, jobs, keyframes, store, cfg)
+    return seeder_pb2.GenerateKeyframesResult(keyframes=keyframes, contact_sheet=sheet_ref)
+
+
+def store_contact_sheet(
+    project: str,
+    jobs: list[KeyframeJob],
+    keyframes: list[seeder_pb2.Keyframe],
+    store: ArtifactStore,
+    cfg: SeederSettings,
+) -> common_pb2.ArtifactRef:
+    from services.seeder.images import decode_png
+
+    digest = _hash([j.input_hash for j in jobs])[:12]
+    key = f"outputs/{project}/seeds/contact_sheet_{digest}.png"
+    images = [decode_png(store.get_bytes(kf.image.key)) for kf in keyframes]
+    labels = [f"{j.index}: {j.moment_id} {j.spec.role} @{j.time:.1f}s" for j in jobs]
+    sheet = contact_sheet(images, labels)
+    return store.put_bytes(key, encode_png(sheet, 6), "image/png")

@@ -1,0 +1,277 @@
+"""One keyframe: prompt + music -> composition, palette, motif layers, grade, characters, post.
+
+`render_scene(spec)` is a pure function of its spec: the same spec gives the same pixels (every
+random choice comes from a generator seeded by the spec), so stored PNGs are byte-identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from services.seeder import drawing as d
+from services.seeder.characters import grade_character
+from services.seeder.drawing import F32, Layer
+from services.seeder.motifs import FAMILY_RENDERERS, Ctx, apply_effects
+from services.seeder.palette import Palette, build_palette, stable_hash
+from services.seeder.vocabulary import FAMILIES, Interpretation, interpret
+
+ROLES = ("unspecified", "intro", "build", "climax", "bridge", "peak", "resolution")
+
+
+@dataclass(frozen=True)
+class RoleLook:
+    horizon: float
+    focal: tuple[float, float]
+    intensity_bias: float
+    hue: float
+    sat: float
+    val: float
+    vignette: float
+    character_x: float  # where a character stands (fraction of width)
+
+
+# How each role frames the picture: a calm intro sits low and wide, the climax is centred and
+# saturated, the bridge leans to one side with a slight hue turn, the resolution is warm and soft.
+ROLE_LOOKS: dict[str, RoleLook] = {
+    "unspecified": RoleLook(0.6, (0.5, 0.48), 0.0, 0.0, 1.0, 1.0, 0.4, 0.5),
+    "intro": RoleLook(0.66, (0.5, 0.52), -0.12, -0.015, 0.82, 0.88, 0.5, 0.3),
+    "build": RoleLook(0.58, (0.34, 0.45), 0.0, 0.0, 0.95, 0.95, 0.42, 0.68),
+    "climax": RoleLook(0.55, (0.5, 0.42), 0.12, 0.0, 1.15, 1.06, 0.3, 0.5),
+    "bridge": RoleLook(0.68, (0.7, 0.5), -0.05, 0.06, 0.9, 0.92, 0.45, 0.3),
+    "peak": RoleLook(0.52, (0.62, 0.4), 0.1, -0.02, 1.12, 1.04, 0.32, 0.42),
+    "resolution": RoleLook(0.63, (0.4, 0.5), -0.1, -0.03, 0.88, 0.95, 0.5, 0.66),
+}
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """A cut-out character: RGBA uint8 at its on-screen scale (graded per keyframe)."""
+
+    rgba: np.ndarray
+
+
+@dataclass
+class SceneSpec:
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    video_prompt: str = ""
+    video_seed: int = 0
+    role: str = "unspecified"
+    intensity: float = 0.5
+    mood_energy: float = 0.5
+    mood_brightness: float = 0.5
+    mood_valence: float = 0.5
+    index: int = 0
+    characters: list[Sprite] = field(default_factory=list)
+    export_layers: bool = True
+
+
+@dataclass
+class Rendered:
+    image: np.ndarray  # HxWx3 uint8 RGB, flattened with post effects
+    layers: list[np.ndarray]  # HxWx4 uint8 RGBA: background, mid, foreground[, character]
+    palette: Palette
+    family: str
+    effects: list[str]
+
+
+def choose_family(interp: Interpretation, fallback: Interpretation | None = None) -> str:
+    for source in (interp, fallback):
+        if source is not None and source.motifs:
+            return source.top_families(1)[0]
+    words = sorted(interp.unknown) or sorted(fallback.unknown if fallback else [])
+    return FAMILIES[stable_hash("family", *words) % len(FAMILIES)]
+
+
+def scene_palette(spec: SceneSpec) -> tuple[Palette, Interpretation, Interpretation]:
+    """The video's shared palette (from the video prompt), unless this moment names colours."""
+    own = interpret(spec.prompt)
+    video = interpret(spec.video_prompt or spec.prompt)
+    source = own if own.colors and not set(own.colors) <= set(video.colors) else video
+    if not source.colors and not source.unknown:
+        source = own
+    base = build_palette(
+        source,
+        mood_valence=spec.mood_valence,
+        mood_brightness=spec.mood_brightness,
+        mood_energy=spec.mood_energy,
+    )
+    look = ROLE_LOOKS.get(spec.role, ROLE_LOOKS["unspecified"])
+    return base.shifted(look.hue, look.sat, look.val), own, video
+
+
+def _grade_params(spec: SceneSpec, intensity: float, style: str) -> tuple[float, float, float]:
+    contrast = 0.92 + 0.33 * intensity
+    saturation = 0.98 + 0.32 * intensity
+    brightness = 0.88 + 0.2 * (spec.mood_brightness - 0.5) + 0.12 * intensity
+    if style == "vivid":
+        saturation *= 1.2
+    elif style == "noir":
+        saturation *= 0.08
+        contrast *= 1.15
+    elif style in ("pastel", "faded"):
+        saturation *= 0.82
+        contrast *= 0.9
+    return contrast, saturation, brightness
+
+
+@dataclass(frozen=True)
+class Grade:
+    """contrast -> saturation -> brightness -> lift, folded into out = A*P + B*luma(P) + C*alpha.
+
+    Every step is affine in the colour, so the grade applies to premultiplied layers directly
+    (no divide by alpha) in three passes over the pixels.
+    """
+
+    A: float
+    B: float
+    C: float
+
+    @staticmethod
+    def make(params: tuple[float, float, float], style: str) -> Grade:
+        contrast, sat, bright = params
+        k0 = 0.35 * (1.0 - contrast)  # contrast pivots around 0.35
+        gain, lift = (
+            (0.9, 0.07) if style == "faded" else (0.86, 0.14) if style == "pastel" else (1.0, 0.0)
+        )
+        return Grade(
+            A=bright * sat * contrast * gain,
+            B=bright * (1.0 - sat) * contrast * gain,
+            C=bright * k0 * gain + lift,
+        )
+
+    def apply(self, rgb: np.ndarray, alpha: np.ndarray | float = 1.0) -> np.ndarray:
+        luma = rgb @ _LUMA
+        luma *= self.B
+        luma += alpha * self.C if isinstance(alpha, np.ndarray) else self.C
+        out = rgb * self.A
+        out += luma[..., None]
+        return out
+
+
+_LUMA = np.array([0.2126, 0.7152, 0.0722], F32)
+
+
+def place_characters(
+    spec: SceneSpec, look: RoleLook, pal: Palette, px: float, light_side: float
+) -> Layer | None:
+    """The character layer: every figure at its fixed scale, standing where the role puts it."""
+    if not spec.characters:
+        return None
+    h, w = spec.height, spec.width
+    layer = Layer(h, w)
+    total_w = sum(s.rgba.shape[1] for s in spec.characters) * 1.08
+    x = look.character_x * w - total_w / 2
+    x = min(max(x, 0.02 * w), w - total_w - 0.02 * w) if total_w < 0.96 * w else (w - total_w) / 2
+    for sprite in spec.characters:
+        graded = grade_character(sprite.rgba, pal, light_side)
+        sh, sw = graded.shape[:2]
+        x0 = int(round(x))
+        y0 = int(round(h * 0.985 - sh))
+        # Clip the sprite to the frame (it may be cut by the bottom or side edges).
+        sx0, sy0 = max(0, -x0), max(0, -y0)
+        dx0, dy0 = max(0, x0), max(0, y0)
+        dx1, dy1 = min(w, x0 + sw), min(h, y0 + sh)
+        if dx1 > dx0 and dy1 > dy0:
+            crop = graded[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
+            alpha = crop[..., 3]
+            # Backlight halo in the accent colour so the figure sits in the scene's light.
+            halo = d.glow(alpha, 10 * px) * 0.55
+            layer.paint_region(dy0, dy1, dx0, dx1, pal.accent, np.clip(halo - alpha, 0, 1))
+            layer.paint_region(dy0, dy1, dx0, dx1, crop[..., :3], alpha)
+        x += sw * 1.08
+    return layer
+
+
+def render_scene(spec: SceneSpec) -> Rendered:
+    h, w = spec.height, spec.width
+    pal, own, video = scene_palette(spec)
+    look = ROLE_LOOKS.get(spec.role, ROLE_LOOKS["unspecified"])
+    family = choose_family(own, video)
+    effects = list(dict.fromkeys(own.effects + video.effects))[:3]
+    style = own.grade or video.grade
+    intensity = float(
+        np.clip(
+            0.6 * spec.intensity
+            + 0.25 * spec.mood_energy
+            + look.intensity_bias
+            + 0.12 * (own.energy or video.energy),
+            0.0,
+            1.0,
+        )
+    )
+    rng = np.random.default_rng(spec.seed & 0xFFFFFFFFFFFFFFFF)
+    # Lighting (which side the light comes from) is shared by the whole video.
+    light_side = -1.0 if stable_hash("light", spec.video_seed, spec.video_prompt) % 2 else 1.0
+    jitter = rng.uniform(-0.05, 0.05, 2)
+    ctx = Ctx(
+        h=h,
+        w=w,
+        rng=rng,
+        pal=pal,
+        intensity=intensity,
+        horizon=float(np.clip(look.horizon + jitter[0] * 0.5, 0.4, 0.8)),
+        focal=(float(look.focal[0] + jitter[0]), float(look.focal[1] + jitter[1])),
+        light_side=light_side,
+        effects=effects,
+        variant=spec.index,
+    )
+    layers = FAMILY_RENDERERS[family](ctx)
+    apply_effects(ctx, layers)
+
+    grade = Grade.make(_grade_params(spec, intensity, style), style)
+    flat = grade.apply(layers.bg)
+    out_layers = [np.concatenate([d.to_u8(flat), np.full((h, w, 1), 255, np.uint8)], axis=2)]
+    char_layer = place_characters(spec, look, pal, ctx.px, light_side)
+    named = [("mid", layers.mid), ("foreground", layers.fg)]
+    if char_layer is not None:
+        named.insert(1, ("character", char_layer))
+    exported: dict[str, np.ndarray] = {}
+    for name, layer in named:
+        # Characters are graded on their own (grade_character); scenery gets the scene grade.
+        premul = layer.rgb if name == "character" else grade.apply(layer.rgb, layer.a)
+        flat *= (1.0 - layer.a)[..., None]
+        flat += premul
+        if spec.export_layers:
+            exported[name] = d.to_u8(d.unpremultiply(premul, layer.a))
+    # Message order: background, mid, foreground, character.
+    out_layers += [exported[n] for n in ("mid", "foreground", "character") if n in exported]
+    if not spec.export_layers:
+        out_layers = []
+
+    flat = _post(flat, pal, intensity, look, rng, ctx.px)
+    return Rendered(d.to_u8(flat), out_layers, pal, family, effects)
+
+
+def _post(
+    img: np.ndarray,
+    pal: Palette,
+    intensity: float,
+    look: RoleLook,
+    rng: np.random.Generator,
+    px: float,
+) -> np.ndarray:
+    """Bloom, vignette and film grain on the flattened picture (screen-space, so not in layers)."""
+    h, w = img.shape[:2]
+    # Bloom and vignette are smooth: compute them at 1/8 size and upscale.
+    sw, sh = max(8, w // 8), max(8, h // 8)
+    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+    bright = d.smoothstep(0.6, 1.1, small @ _LUMA)
+    bloom = cv2.GaussianBlur(bright, (0, 0), sigmaX=max(1.0, 18 * px / 8))
+    bloom *= 0.25 + 0.35 * intensity
+    bloom_rgb = bloom[..., None] * np.asarray(d.mix(pal.light, pal.accent, 0.3), F32)
+    v = d.radial(sh, sw, 0.5, 0.5) / (0.5 * np.hypot(1.0, w / h))
+    vig = 1.0 - look.vignette * d.smoothstep(0.45, 1.15, v)
+    img += d.resize(bloom_rgb.astype(F32), w, h)
+    img *= d.resize(vig.astype(F32), w, h)[..., None]
+    # Film grain, generated at half size for a softer, more organic texture.
+    gh, gw = max(2, h // 2), max(2, w // 2)
+    grain = rng.standard_normal((gh, gw), dtype=F32)
+    grain *= 0.012 + 0.01 * intensity
+    img += d.resize(grain, w, h)[..., None]
+    return img

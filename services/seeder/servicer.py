@@ -1,0 +1,37 @@
+"""SeederService: a thin adapter from the gRPC request to `keyframes.generate_keyframes`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
+
+from services.common.grpc_server import grpc_errors
+from services.common.progress import Finished, run_with_progress
+from services.common.storage import ArtifactStore
+from services.seeder.backends import ImageBackend, make_backend
+from services.seeder.config import SeederSettings
+from services.seeder.keyframes import generate_keyframes
+
+
+class SeederServicer(seeder_pb2_grpc.SeederServiceServicer):
+    def __init__(
+        self, store: ArtifactStore, cfg: SeederSettings, backend: ImageBackend | None = None
+    ) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.backend = backend or make_backend(cfg)
+
+    @grpc_errors
+    async def GenerateKeyframes(  # noqa: N802 - gRPC method name
+        self, request: seeder_pb2.GenerateKeyframesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[seeder_pb2.GenerateKeyframesEvent]:
+        def work(report):  # type: ignore[no-untyped-def]
+            return generate_keyframes(request, self.store, self.cfg, self.backend, report)
+
+        async for event in run_with_progress("seeder", work):
+            if isinstance(event, Finished):
+                yield seeder_pb2.GenerateKeyframesEvent(result=event.value)
+            else:
+                yield seeder_pb2.GenerateKeyframesEvent(progress=event)

@@ -1,0 +1,221 @@
+"""Pure helpers of the gateway: byte ranges, form options, rate limiting, streaming multipart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from fastapi import HTTPException
+
+from gateway.app import parse_options
+from gateway.downloads import parse_range
+from gateway.rpc import http_status
+from gateway.security import TokenBucket, key_id
+from gateway.uploads import (
+    ParsedForm,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    parse_multipart,
+)
+from services.common.errors import InvalidInput
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-99", (0, 99)),
+        ("bytes=100-", (100, 999)),
+        ("bytes=-10", (990, 999)),
+        ("bytes=-5000", (0, 999)),
+        ("bytes=990-5000", (990, 999)),
+        ("bytes=0-0", (0, 0)),
+        ("bytes=0-1,5-6", None),  # multiple ranges: the whole body
+        ("items=0-1", None),  # unknown unit: ignored
+        ("bytes=9-3", None),  # invalid: ignored
+    ],
+)
+def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
+    assert parse_range(header, 1000) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=1000-", "bytes=5000-6000", "bytes=-0"])
+def test_unsatisfiable_ranges_are_416(header: str) -> None:
+    with pytest.raises(HTTPException) as err:
+        parse_range(header, 1000)
+    assert err.value.status_code == 416
+    assert err.value.headers == {"Content-Range": "bytes */1000"}
+
+
+def form(**fields: str) -> ParsedForm:
+    return ParsedForm(fields={k: [v] for k, v in fields.items()})
+
+
+def test_options_from_size_aspect_and_quality() -> None:
+    o = parse_options(form(size="854x480", fps="24", quality="preview", seed="9"))
+    assert (o.width, o.height, o.fps, o.quality, o.seed) == (854, 480, 24, 1, 9)
+    o = parse_options(form(aspect="16:9"))
+    assert (o.width, o.height) == (1280, 720)
+    o = parse_options(form(aspect="9:16", quality="preview"))
+    assert (o.width, o.height) == (270, 480)
+    o = parse_options(form(aspect="4:3", width="640"))
+    assert (o.width, o.height) == (640, 480)
+    o = parse_options(form(aspect="1:1", height="500"))
+    assert (o.width, o.height) == (500, 500)
+    o = parse_options(form())
+    assert (o.width, o.height, o.fps, o.quality, o.key_moment_count) == (0, 0, 0, 0, 0)
+    o = parse_options(form(key_moment_count="6", style="  ink  "))
+    assert (o.key_moment_count, o.style) == (6, "ink")
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"size": "640x360", "width": "640"}, "either size or width/height"),
+        ({"aspect": "16:9", "width": "640", "height": "360"}, "not all three"),
+        ({"aspect": "20:1"}, "between 1:5 and 5:1"),
+        ({"width": "10000", "height": "64"}, "width must be between 64 and 3840"),
+        ({"size": "63x64"}, "width must be between 64 and 3840"),
+        ({"key_moments": "3", "key_moment_count": "3"}, "not both"),
+        ({"style": "x" * 501}, "style is longer"),
+    ],
+)
+def test_bad_options(fields: dict[str, str], needle: str) -> None:
+    with pytest.raises(InvalidInput, match=needle):
+        parse_options(form(**fields))
+
+
+def test_repeated_text_field_is_rejected() -> None:
+    f = ParsedForm(fields={"fps": ["12", "24"]})
+    with pytest.raises(InvalidInput, match="given 2 times"):
+        parse_options(f)
+
+
+def test_token_bucket_allows_burst_then_refills() -> None:
+    bucket = TokenBucket(per_minute=60, burst=3)
+    assert [bucket.take("a", now=100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = bucket.take("a", now=100.0)
+    assert wait == pytest.approx(1.0)
+    assert bucket.take("b", now=100.0) == 0.0  # buckets are per client
+    assert bucket.take("a", now=101.01) == 0.0  # one token per second at 60/min
+    assert bucket.take("a", now=101.02) > 0
+
+
+def test_key_ids_are_stable_and_do_not_reveal_the_key() -> None:
+    assert key_id("secret") == key_id("secret") != key_id("secret2")
+    assert "secret" not in key_id("secret")
+
+
+def test_grpc_codes_map_to_http() -> None:
+    c = grpc.StatusCode
+    assert [
+        http_status(code)
+        for code in (
+            c.INVALID_ARGUMENT,
+            c.NOT_FOUND,
+            c.FAILED_PRECONDITION,
+            c.ALREADY_EXISTS,
+            c.RESOURCE_EXHAUSTED,
+            c.UNAVAILABLE,
+            c.INTERNAL,
+        )
+    ] == [400, 404, 409, 409, 429, 503, 502]
+
+
+async def _chunks(parts: list[bytes], counter: list[int]) -> AsyncIterator[bytes]:
+    for p in parts:
+        counter[0] += 1
+        yield p
+
+
+def _limit(field: str) -> int | None:
+    return {"audio": 1000, "character_images": 100}.get(field)
+
+
+async def test_multipart_stops_reading_at_the_part_limit() -> None:
+    head = (
+        b'--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhello\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\n'
+    )
+    body = [head] + [b"x" * 256] * 100  # 25.6 KB of audio against a 1000-byte limit
+    pulled = [0]
+    with pytest.raises(RequestTooLarge, match="larger than"):
+        async with parse_multipart(
+            "multipart/form-data; boundary=B",
+            None,
+            _chunks(body, pulled),
+            file_limit=_limit,
+            text_fields={"prompt"},
+            max_body_bytes=1 << 20,
+        ):
+            pass
+    assert pulled[0] <= 6  # stopped within a few chunks of the limit
+
+
+async def test_multipart_collects_fields_and_files_then_cleans_up() -> None:
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nsea \xc3\xa9\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="audio"; filename="s.mp3"\r\n'
+        b"Content-Type: audio/mpeg\r\n\r\nID3abc\r\n"
+        b'--B\r\nContent-Disposition: form-data; name="character_images"; filename="1.png"\r\n'
+        b"\r\nP1\r\n"
+        b'--B\r\nContent-Disposition: form-data; name="character_images"; filename="2.png"\r\n'
+        b"\r\nP2\r\n--B--\r\n"
+    )
+    async with parse_multipart(
+        "multipart/form-data; boundary=B",
+        str(len(body)),
+        _chunks([body[:50], body[50:]], [0]),
+        file_limit=_limit,
+        text_fields={"prompt"},
+        max_body_bytes=1 << 20,
+    ) as parsed:
+        assert parsed.text("prompt") == "sea é"
+        audio = parsed.files["audio"][0]
+        assert (audio.filename, audio.content_type, audio.size) == ("s.mp3", "audio/mpeg", 6)
+        assert audio.path.read_bytes() == b"ID3abc"
+        images = parsed.files["character_images"]
+        assert [i.path.read_bytes() for i in images] == [b"P1", b"P2"]
+        tmpdir = audio.path.parent
+    assert not tmpdir.exists()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "length", "error", "needle"),
+    [
+        ("application/json", None, UnsupportedMediaType, "multipart/form-data"),
+        (None, None, UnsupportedMediaType, "no Content-Type"),
+        ("multipart/form-data", None, InvalidInput, "no boundary"),
+        ("multipart/form-data; boundary=B", "12abc", InvalidInput, "Content-Length"),
+        ("multipart/form-data; boundary=B", str(2 << 20), RequestTooLarge, "limit"),
+    ],
+)
+async def test_multipart_rejects_bad_headers(
+    content_type: str | None, length: str | None, error: type, needle: str
+) -> None:
+    pulled = [0]
+    with pytest.raises(error, match=needle):
+        async with parse_multipart(
+            content_type,
+            length,
+            _chunks([b"--B--\r\n"], pulled),
+            file_limit=_limit,
+            text_fields=set(),
+            max_body_bytes=1 << 20,
+        ):
+            pass
+    assert pulled[0] == 0  # refused before reading the body
+
+
+async def test_malformed_multipart_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput):
+        async with parse_multipart(
+            "multipart/form-data; boundary=B",
+            None,
+            _chunks([b"--B\r\nno-colon-header\r\n\r\nx\r\n--B--\r\n"], [0]),
+            file_limit=_limit,
+            text_fields={"prompt"},
+            max_body_bytes=1 << 20,
+        ):
+            pass

@@ -1,0 +1,75 @@
+"""The animator pool: round-robin, bounded in-flight per replica, fair between projects."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.orchestrator.pool import AnimatorPool, expand_targets
+
+
+async def test_round_robin_and_inflight_bound() -> None:
+    pool = AnimatorPool(["a:1", "b:1", "c:1"], inflight_per_replica=2)
+    got = [await pool.acquire("p") for _ in range(6)]
+    assert [r.target for r in got] == ["a:1", "b:1", "c:1", "a:1", "b:1", "c:1"]
+    assert all(r.inflight == 2 for r in pool.replicas)
+    waiter = asyncio.ensure_future(pool.acquire("p"))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # every replica is at its bound
+    pool.release(got[1])
+    replica = await asyncio.wait_for(waiter, 1)
+    assert replica.target == "b:1"
+    await pool.close()
+
+
+async def test_failed_replica_is_avoided_on_retry() -> None:
+    pool = AnimatorPool(["a:1", "b:1"], inflight_per_replica=4)
+    first = await pool.acquire("p")
+    pool.release(first)
+    pool.mark_down(first)
+    for _ in range(3):
+        r = await pool.acquire("p", avoid=frozenset({first.target}))
+        assert r.target != first.target
+        pool.release(r)
+    await pool.close()
+
+
+async def test_slots_are_shared_fairly_between_projects() -> None:
+    pool = AnimatorPool(["a:1"], inflight_per_replica=1)
+    holder = await pool.acquire("big")
+    order: list[str] = []
+
+    async def job(project: str) -> None:
+        async with pool.slot(project):
+            order.append(project)
+            await asyncio.sleep(0)
+
+    # "big" queues 6 segments before "small" queues 2: small must not wait for all of big's.
+    tasks = [asyncio.ensure_future(job("big")) for _ in range(6)]
+    await asyncio.sleep(0)
+    tasks += [asyncio.ensure_future(job("small")) for _ in range(2)]
+    await asyncio.sleep(0)
+    pool.release(holder)
+    await asyncio.gather(*tasks)
+    assert order[:4] == ["big", "small", "big", "small"]
+    assert pool.replicas[0].inflight == 0
+    await pool.close()
+
+
+async def test_cancelled_waiter_does_not_leak_a_slot() -> None:
+    pool = AnimatorPool(["a:1"], inflight_per_replica=1)
+    holder = await pool.acquire("p")
+    waiter = asyncio.ensure_future(pool.acquire("q"))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    pool.release(holder)
+    await asyncio.sleep(0)
+    assert pool.replicas[0].inflight == 0
+    await pool.close()
+
+
+def test_dns_name_expands_to_one_replica_per_address() -> None:
+    targets = expand_targets(["dns:///localhost:50053", "10.0.0.5:1", "10.0.0.5:1"])
+    assert "127.0.0.1:50053" in targets
+    assert targets.count("10.0.0.5:1") == 1
+    # A name that does not resolve is left to gRPC's own resolver.
+    assert expand_targets(["dns:///no-such-host.invalid:1"]) == ["dns:///no-such-host.invalid:1"]

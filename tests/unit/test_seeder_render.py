@@ -1,0 +1,90 @@
+"""The procedural engine: deterministic, honours size/aspect, follows the prompt and the music."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from services.seeder.images import encode_png
+from services.seeder.palette import build_palette
+from services.seeder.scene import SceneSpec, render_scene
+from services.seeder.vocabulary import FAMILIES, VOCABULARY, interpret
+
+
+def spec(prompt: str, w: int = 320, h: int = 180, seed: int = 1, **kw: object) -> SceneSpec:
+    return SceneSpec(prompt=prompt, width=w, height=h, seed=seed, video_prompt=prompt, **kw)  # type: ignore[arg-type]
+
+
+def hue_hist(img: np.ndarray) -> np.ndarray:
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [18, 4], [0, 180, 0, 256]).ravel()
+    return hist / hist.sum()
+
+
+def hist_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Bhattacharyya distance between H-S histograms: 0 same colours .. 1 disjoint."""
+    return float(cv2.compareHist(hue_hist(a), hue_hist(b), cv2.HISTCMP_BHATTACHARYYA))
+
+
+def test_same_spec_gives_byte_identical_png_including_layers() -> None:
+    a = render_scene(spec("neon city at night", 1280, 720, seed=5, role="climax", intensity=0.9))
+    b = render_scene(spec("neon city at night", 1280, 720, seed=5, role="climax", intensity=0.9))
+    assert encode_png(a.image) == encode_png(b.image)
+    assert [encode_png(x) for x in a.layers] == [encode_png(x) for x in b.layers]
+
+
+def test_different_seed_gives_a_visibly_different_variation() -> None:
+    a = render_scene(spec("ocean sunset", seed=1)).image.astype(np.float32)
+    b = render_scene(spec("ocean sunset", seed=2)).image.astype(np.float32)
+    assert np.abs(a - b).mean() > 4.0
+
+
+@pytest.mark.parametrize(
+    ("w", "h"), [(320, 180), (180, 320), (256, 256), (1920, 1080), (1080, 1920)]
+)
+def test_size_and_aspect_are_honoured(w: int, h: int) -> None:
+    out = render_scene(spec("forest mist", w, h))
+    assert out.image.shape == (h, w, 3)
+    assert [layer.shape for layer in out.layers] == [(h, w, 4)] * 3
+    # The picture is not blank at any aspect.
+    assert out.image.std() > 10
+
+
+def test_different_prompts_give_different_colours() -> None:
+    prompts = ["fire", "ocean", "forest", "neon city at night", "desert", "space nebula"]
+    imgs = {p: render_scene(spec(p)).image for p in prompts}
+    for i, p in enumerate(prompts):
+        for q in prompts[i + 1 :]:
+            assert hist_distance(imgs[p], imgs[q]) > 0.2, (p, q)
+    # Fire is warm, ocean is cool.
+    fire, ocean = imgs["fire"].astype(float), imgs["ocean"].astype(float)
+    assert fire[..., 0].mean() > fire[..., 2].mean()
+    assert ocean[..., 2].mean() > ocean[..., 0].mean()
+
+
+def test_unknown_prompts_get_their_own_palette_not_a_grey_default() -> None:
+    a = build_palette(interpret("quantum teapot ballet"))
+    b = build_palette(interpret("velociraptor accountant"))
+    assert a.as_hex() != b.as_hex()
+    for pal in (a, b):
+        r, g, bl = pal.accent
+        assert max(r, g, bl) - min(r, g, bl) > 0.2  # saturated, not grey
+
+
+def test_vocabulary_is_large_and_maps_to_every_family() -> None:
+    assert len(VOCABULARY) >= 40
+    covered = {fam for term in VOCABULARY.values() for fam, _ in term.motifs}
+    assert covered == set(FAMILIES)
+    assert interpret("neon city at night").terms == ["neon city at night"]
+    assert interpret("Crashing WAVES").motifs.get("water", 0) > 0
+
+
+def test_intensity_and_role_follow_the_music() -> None:
+    calm = render_scene(spec("space nebula", role="intro", intensity=0.1, mood_energy=0.2))
+    loud = render_scene(spec("space nebula", role="climax", intensity=0.95, mood_energy=0.9))
+    hsv_c = cv2.cvtColor(calm.image, cv2.COLOR_RGB2HSV).astype(float)
+    hsv_l = cv2.cvtColor(loud.image, cv2.COLOR_RGB2HSV).astype(float)
+    assert hsv_l[..., 1].mean() > hsv_c[..., 1].mean()  # more saturated
+    assert hsv_l[..., 2].std() > hsv_c[..., 2].std()  # more contrast
+    assert hsv_l[..., 2].mean() > hsv_c[..., 2].mean()  # brighter
