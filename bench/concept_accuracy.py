@@ -21,7 +21,9 @@ import importlib.util
 import os
 import statistics
 import sys
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import librosa
@@ -29,10 +31,11 @@ import mir_eval
 import numpy as np
 
 from bench.concept_songs import benchmark_songs, three_minute_song
+from services.common.errors import InvalidInput
 from services.concept.analysis import analyse
 from services.concept.audio_decode import load_mono
-from services.devstack.synth import SR, synth_song
 from services.concept.tonality import NOTE_NAMES
+from services.devstack.synth import SR, synth_song, write_audio
 
 RESULTS = Path(__file__).parent / "results" / "concept_accuracy.md"
 AUDIO_SUFFIXES = {".wav", ".mp3", ".ogg", ".flac", ".opus", ".m4a"}
@@ -74,7 +77,15 @@ def evaluate_song(spec) -> dict:  # type: ignore[no-untyped-def]
         _intervals(ref_b), _intervals(est_b), window=3.0, trim=False
     )
     mode = "minor" if c.mode == 2 else "major"
+    # Role agreement: share of the song whose estimated section role equals the true role.
+    agree = 0.0
+    for start, end, role in truth.sections:
+        mid = (start + end) / 2
+        est = next((s for s in c.sections if s.start <= mid < s.end), None)
+        if est is not None and est.label.split()[0] == role:
+            agree += end - start
     return {
+        "roles": agree / truth.sections[-1][1],
         "name": spec.name,
         "duration": truth.duration,
         "ref_tempo": ref_tempo,
@@ -102,17 +113,26 @@ def speed() -> dict:
     analyse(x[: SR * 20], SR)  # warm caches / numba
     librosa.beat.beat_track(y=x[: SR * 20], sr=SR)
     ours, base = [], []
-    for _ in range(3):
+    # The machine is shared: report the median and the best of 5 (the uncontended cost).
+    for _ in range(5):
         t0 = time.perf_counter()
         analyse(x, SR, prompt="speed")
         ours.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         librosa.beat.beat_track(y=x, sr=SR)
         base.append(time.perf_counter() - t0)
+    with tempfile.TemporaryDirectory() as tmp:
+        mp3 = write_audio(Path(tmp) / "song.mp3", x)
+        t0 = time.perf_counter()
+        load_mono(mp3, SR)
+        decode = time.perf_counter() - t0
     return {
         "duration": dur,
         "ours": statistics.median(ours),
         "base": statistics.median(base),
+        "ours_min": min(ours),
+        "base_min": min(base),
+        "decode": decode,
     }
 
 
@@ -128,6 +148,15 @@ def real_recordings(extra: Path | None) -> list[tuple[Path, str]]:
         for p in sorted(extra.iterdir()):
             if p.suffix.lower() in AUDIO_SUFFIXES:
                 found.append((p, "local file"))
+    elif extra and extra.suffix == ".whl" and extra.is_file():
+        # A downloaded wheel (e.g. `pip download pygame==2.6.1 --no-deps`): its audio files.
+        out = Path(tempfile.mkdtemp(prefix="concept-bench-"))
+        with zipfile.ZipFile(extra) as whl:
+            for name in whl.namelist():
+                if Path(name).suffix.lower() in AUDIO_SUFFIXES and "/data/" in name:
+                    target = out / Path(name).name
+                    target.write_bytes(whl.read(name))
+                    found.append((target, f"{extra.name}: {name}"))
     return found
 
 
@@ -161,7 +190,7 @@ def main() -> int:
     head = (
         f"{'song':24} {'dur':>5} {'ref':>6} {'tempo':>7} {'err%':>5} {'conf':>4} {'beatF':>5} "
         f"{'off ms':>6} {'inf':>3} {'downF':>5} {'meter':>5} {'segF':>4} {'segF*':>5} "
-        f"{'n sec':>5} {'key':>9} {'ref key':>9}  labels"
+        f"{'n sec':>5} {'roles':>5} {'key':>9} {'ref key':>9}  labels"
     )
     lines = [head]
     for r in rows:
@@ -169,9 +198,13 @@ def main() -> int:
             f"{r['name']:24} {r['duration']:5.0f} {r['ref_tempo']:6.1f} {r['tempo']:7.2f} "
             f"{r['tempo_err']:5.2f} {r['conf']:4.2f} {r['beat_f']:5.3f} {r['offset_ms']:6.1f} "
             f"{r['inferred']:3d} {r['down_f']:5.3f} {r['meter']:>5} {r['seg_f']:4.2f} "
-            f"{r['seg_f_all']:5.2f} {r['n_sec']:>5} {r['key']:>9} {r['ref_key']:>9}  {r['labels']}"
+            f"{r['seg_f_all']:5.2f} {r['n_sec']:>5} {r['roles']:5.2f} {r['key']:>9} "
+            f"{r['ref_key']:>9}  {r['labels']}"
         )
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("beat_f", "down_f", "seg_f", "seg_f_all")}
+    mean = {
+        k: float(np.mean([r[k] for r in rows]))
+        for k in ("beat_f", "down_f", "seg_f", "seg_f_all", "roles")
+    }
     med_off = float(np.median([r["offset_ms"] for r in rows]))
     worst_tempo = max(r["tempo_err"] for r in rows)
     meters_ok = sum(r["meter"].split("/")[0] == r["meter"].split("/")[1] for r in rows)
@@ -182,27 +215,46 @@ def main() -> int:
     def verdict(ok: bool) -> str:
         return "MET" if ok else "NOT MET"
 
+    mb, md, ms = mean["beat_f"], mean["down_f"], mean["seg_f"]
+    dur = sp["duration"]
     summary = [
         f"songs: {len(rows)}",
-        f"mean beat F (+-70 ms): {mean['beat_f']:.3f}  (target >= 0.97: {verdict(mean['beat_f'] >= 0.97)})",
-        f"worst tempo error: {worst_tempo:.2f} %  (target <= 2 % on every song: {verdict(worst_tempo <= 2.0)})",
-        f"median beat offset: {med_off:+.1f} ms  (target within +-10 ms: {verdict(abs(med_off) <= 10)})",
-        f"mean downbeat F: {mean['down_f']:.3f}  (target >= 0.9: {verdict(mean['down_f'] >= 0.9)})",
+        f"mean beat F (+-70 ms): {mb:.3f}  (target >= 0.97: {verdict(mb >= 0.97)})",
+        f"worst tempo error: {worst_tempo:.2f} %  "
+        f"(target <= 2 % on every song: {verdict(worst_tempo <= 2.0)})",
+        f"median beat offset: {med_off:+.1f} ms  "
+        f"(target within +-10 ms: {verdict(abs(med_off) <= 10)})",
+        f"mean downbeat F: {md:.3f}  (target >= 0.9: {verdict(md >= 0.9)})",
         f"meter correct: {meters_ok}/{len(rows)}",
-        f"mean section boundary F (+-3 s, trimmed): {mean['seg_f']:.3f}  (target >= 0.8: {verdict(mean['seg_f'] >= 0.8)});"
-        f" untrimmed (counts start/end): {mean['seg_f_all']:.3f}",
-        f"key (tonic + mode) correct: {keys_ok}/{len(rows)}",
-        f"speed, {sp['duration']:.0f} s song, warm: analysis {sp['ours']:.3f} s = {ratio:.4f} x duration "
-        f"(target <= 0.02: {verdict(ratio <= 0.02)}); plain librosa.beat.beat_track {sp['base']:.3f} s = "
-        f"{base_ratio:.4f} x duration; full analysis / beat_track = {sp['ours'] / sp['base']:.2f}",
+        f"mean section boundary F (+-3 s, trimmed): {ms:.3f}  (target >= 0.8: "
+        f"{verdict(ms >= 0.8)}); untrimmed (counts start/end): {mean['seg_f_all']:.3f}",
+        f"key (tonic + mode) correct: {keys_ok}/{len(rows)}; section role agreement (share of "
+        f"song time labelled with the true role): {mean['roles']:.2f}",
+        f"speed, {dur:.0f} s song, warm: analysis {sp['ours']:.3f} s = {ratio:.4f} x duration "
+        f"(target <= 0.02: {verdict(ratio <= 0.02)}); plain librosa.beat.beat_track "
+        f"{sp['base']:.3f} s = {base_ratio:.4f} x duration; full analysis / beat_track = "
+        f"{sp['ours'] / sp['base']:.2f} (median of 5; best of 5: {sp['ours_min'] / dur:.4f} vs "
+        f"{sp['base_min'] / dur:.4f}); decoding the same song from MP3 adds "
+        f"{sp['decode'] / dur:.4f} x duration",
     ]
-    real = [analyse_real(p) for p, _ in real_recordings(args.real)]
+    sources = real_recordings(args.real)
     real_lines = []
-    for (p, origin), r in zip(real_recordings(args.real), real, strict=True):
+    for path, origin in sources:
+        try:
+            r = analyse_real(path)
+        except InvalidInput as exc:
+            real_lines.append(f"{path.name} ({origin}): rejected: {exc}")
+            continue
+        if r["duration"] < 5.0:
+            real_lines.append(
+                f"{path.name} ({origin}): {r['duration']:.1f} s sound effect, skipped"
+            )
+            continue
         real_lines.append(
             f"{r['name']} ({origin}): {r['duration']:.1f} s, tempo {r['tempo']:.1f} BPM "
-            f"(alt {r['alt']:.1f}, confidence {r['conf']:.2f}), {r['meter']}/4, {r['beats']} beats "
-            f"({r['inferred']} inferred), key {r['key']}, mood {r['mood']}; sections: {r['sections']}"
+            f"(alt {r['alt']:.1f}, confidence {r['conf']:.2f}), {r['meter']}/4, "
+            f"{r['beats']} beats ({r['inferred']} inferred), key {r['key']}, "
+            f"mood {r['mood']}; sections: {r['sections']}"
         )
     print("\n".join(lines))
     print()
@@ -220,13 +272,15 @@ def write_results(table: list[str], summary: list[str], real: list[str]) -> None
     text = [
         "# Concept analysis benchmark",
         "",
-        f"Run: `.venv/bin/python -m bench.concept_accuracy` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())},"
-        " 2-core machine shared with other work: timings are noisy, ratios are from the same run).",
+        "Run: `.venv/bin/python -m bench.concept_accuracy` "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, 2-core machine shared with "
+        "other work: timings are noisy, ratios are from the same run).",
         "",
         "Ground truth: 12 songs synthesized by `services/devstack/synth.py` (specs in "
         "`bench/concept_songs.py`); the analysis only sees the samples. `ref` = 60 / median "
         "inter-beat interval of the truth; `off ms` = median signed offset of matched beats "
-        "(est - ref); `inf` = beats flagged inferred; `segF` = boundary F at +-3 s without the "
+        "(est - ref); `inf` = beats flagged inferred; `roles` = share of the song whose section "
+        "role matches the truth; `segF` = boundary F at +-3 s without the "
         "trivial first/last boundary, `segF*` with them; `meter` = est/ref beats per bar.",
         "",
         "## Summary",
@@ -248,12 +302,28 @@ def write_results(table: list[str], summary: list[str], real: list[str]) -> None
         text.append("- none available in this run (see below).")
     text += [
         "",
-        "Source search: no PyPI package ships full-length CC-licensed songs in its wheel (librosa's "
-        "examples are downloaded at run time via pooch, not allowed here; musdb downloads its "
-        "samples too). The pygame 2.6.1 wheel ships one short music loop, "
+        "Source search: no PyPI package ships full-length CC-licensed songs in its wheel "
+        "(librosa's examples are downloaded at run time via pooch, not allowed here; musdb "
+        "downloads its samples too). The pygame 2.6.1 wheel ships one short music loop, "
         "`pygame/examples/data/house_lo.ogg` (7.1 s, 11025 Hz, licence not stated beyond "
         "pygame's LGPL distribution); it is analysed when pygame is installed or when the file is "
-        "passed with `--real DIR`. It is too short for sections to mean anything.",
+        "passed with `--real DIR_OR_WHEEL` (e.g. `pip download pygame==2.6.1 --no-deps -d /tmp/w` "
+        "then `--real /tmp/w/pygame-2.6.1-*.whl`). It is too short for sections to mean "
+        "anything. There is no ground truth for it; the onsets measured in the file are "
+        "0.22 s apart (eighth notes at ~135 BPM), consistent with the tempo reported.",
+        "",
+        "## Caveats (read before trusting the numbers)",
+        "",
+        "- Synthesized songs are far easier than real recordings (clean attacks, exact "
+        "repetition, no vocals, no mixing); the humanised songs (timing jitter 6-12 ms, "
+        "velocity variation, noise floor) narrow the gap only a little. No real recording with "
+        "ground truth was available offline, so these figures are an upper bound.",
+        "- The structure thresholds (novelty height/prominence, repeat-group distance) and the "
+        "off-beat alternation ratio were chosen while looking at this set; nothing in the code "
+        "reads a spec, but the section figures in particular are optimistic.",
+        "- Sections that differ only in harmony (a bridge on other chords at verse loudness) are "
+        "found as boundaries but often grouped/labelled as verses; key estimation still confuses "
+        "relative major/minor when the chord loop is ambiguous (ballad_72_minor).",
         "",
     ]
     RESULTS.write_text("\n".join(text))

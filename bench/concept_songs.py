@@ -3,7 +3,9 @@
 Each song is rendered by `services.devstack.synth` (drums, bass, chords changing on bars, sections
 of different loudness and instrumentation). The set covers 70-180 BPM, 4/4 and 3/4, swing, a tempo
 change, drumless intros/outros, breakdowns and drops, and a bridge with different harmony.
-The analysis never sees these specs: it gets the rendered samples only.
+Five songs are "played by humans": hits land N(0, 6-12 ms) off the grid with velocity
+variation (the truth stays the nominal grid), two with a noise floor. The analysis never sees
+these specs: it gets the rendered samples only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def benchmark_songs() -> list[SongSpec]:
                 S("chorus", 8, 0.95, lead=True),
                 S("outro", 4, 0.3, drums=False),
             ),
+            humanize_ms=8.0,
+            noise_level=0.01,
             seed=1,
         ),
         SongSpec(
@@ -40,6 +44,7 @@ def benchmark_songs() -> list[SongSpec]:
             ),
             minor=True,
             key_root_hz=98.0,
+            humanize_ms=12.0,
             seed=2,
         ),
         SongSpec(
@@ -53,6 +58,7 @@ def benchmark_songs() -> list[SongSpec]:
                 S("outro", 4, 0.3, drums=False),
             ),
             beats_per_bar=3,
+            humanize_ms=8.0,
             seed=3,
         ),
         SongSpec(
@@ -79,6 +85,7 @@ def benchmark_songs() -> list[SongSpec]:
                 S("chorus", 8, 1.0, lead=True),
             ),
             swing=0.33,
+            humanize_ms=10.0,
             seed=5,
         ),
         SongSpec(
@@ -143,6 +150,8 @@ def benchmark_songs() -> list[SongSpec]:
                 S("outro", 4, 0.3, drums=False),
             ),
             key_root_hz=82.4,
+            humanize_ms=6.0,
+            noise_level=0.02,
             seed=10,
         ),
         SongSpec(
@@ -190,3 +199,45 @@ def three_minute_song() -> SongSpec:
         ),
         seed=13,
     )
+
+
+def heldout_songs(seed: int = 100, count: int = 12) -> list[SongSpec]:
+    """Random songs the analysis was NOT tuned on: tempo 70-180, 3/4 or 4/4, random swing,
+    humanisation, key, section lengths (4-16 bars) and levels (+-15 %)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    order = ["intro", "verse", "chorus", "verse", "chorus", "bridge", "chorus", "outro"]
+    level = {"intro": 0.3, "verse": 0.55, "chorus": 0.95, "bridge": 0.6, "outro": 0.3}
+    songs = []
+    for k in range(count):
+        bpm = float(rng.uniform(70, 180))
+        bpb = int(rng.choice([3, 4], p=[0.3, 0.7]))
+        n = int(rng.integers(4, 8))
+        secs = []
+        for i in range(n):
+            role = order[i] if i < n - 1 else "outro"
+            secs.append(
+                S(
+                    role,
+                    int(rng.choice([4, 8, 8, 16])),
+                    min(1.0, level[role] * float(rng.uniform(0.85, 1.1))),
+                    drums=role not in ("intro", "outro") or bool(rng.random() < 0.3),
+                    lead=role == "chorus",
+                    progression="alt" if role == "bridge" else "main",
+                )
+            )
+        songs.append(
+            SongSpec(
+                f"heldout_{k:02d}",
+                bpm,
+                tuple(secs),
+                beats_per_bar=bpb,
+                swing=float(rng.choice([0.0, 0.0, 0.33])),
+                minor=bool(rng.random() < 0.4),
+                key_root_hz=float(110 * 2 ** (int(rng.integers(-5, 5)) / 12)),
+                humanize_ms=float(rng.choice([0.0, 6.0, 10.0])),
+                seed=int(rng.integers(1000)),
+            )
+        )
+    return songs

@@ -1,6 +1,6 @@
 """Render the look-book: 12 different prompts as one contact sheet (docs/seeder/...png).
 
-    .venv/bin/python -m bench.seeder_gallery [--out docs/seeder/contact_sheet_12_prompts.png]
+.venv/bin/python -m bench.seeder_gallery [--out docs/seeder/contact_sheet_12_prompts.png]
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from services.seeder.scene import SceneSpec, render_scene
 # (prompt, role, intensity): a spread of scenes, moods and moments.
 PROMPTS = [
     ("neon city at night", "climax", 0.9),
-    ("ocean sunset", "intro", 0.35),
-    ("forest mist", "build", 0.5),
+    ("ocean sunset", "build", 0.5),
+    ("misty forest lake", "intro", 0.35),
     ("fire and embers", "peak", 0.95),
     ("space nebula", "climax", 0.8),
     ("desert dunes at golden hour", "resolution", 0.4),
     ("northern lights over frozen mountains", "bridge", 0.6),
-    ("rain on a cyberpunk street", "build", 0.7),
-    ("dreamy underwater light", "intro", 0.3),
+    ("rain on a cyberpunk street by the river", "build", 0.7),
+    ("underwater coral reef", "intro", 0.45),
     ("geometric crystal kaleidoscope", "peak", 0.85),
-    ("melancholy lake at dawn", "resolution", 0.25),
+    ("melancholy cherry blossom in the rain", "resolution", 0.3),
     ("a velvet thunderstorm of forgotten glass", "climax", 0.9),
 ]
 

@@ -19,26 +19,38 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import fastapi_offline
 import grpc
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from google.protobuf.json_format import MessageToDict
 from lumiere.v1 import common_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from gateway import media
 from gateway.config import GatewaySettings
 from gateway.downloads import artifact_response
-from gateway.metrics import Metrics, MetricsMiddleware, StageTracker
+from gateway.follow import ProjectFollower
+from gateway.metrics import Metrics, MetricsMiddleware
 from gateway.rpc import Orchestrator, check_health, http_status, rpc_detail
-from gateway.security import Ownership, Principal, Security
+from gateway.security import Ownership, Principal, Security, install_log_redaction
 from gateway.uploads import ParsedForm, RequestTooLarge, parse_multipart
-from gateway.views import QUALITY_NAMES, TERMINAL_STATES, event_json, project_json, state_name
+from gateway.views import (
+    ACTIVE_STATES,
+    QUALITY_NAMES,
+    STATE_RANK,
+    TERMINAL_STATES,
+    event_json,
+    project_json,
+    state_name,
+    state_rank,
+)
 from services.common.errors import InvalidInput, LumiereError, NotFound
 from services.common.settings import Settings, get_settings
 from services.common.storage import ArtifactStore, UploadTooLarge, open_store
@@ -46,6 +58,7 @@ from services.common.storage import ArtifactStore, UploadTooLarge, open_store
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER_DIR = Path(fastapi_offline.__file__).parent / "static"
 API = "/api/v1"
 # Project ids: the gateway's uuid4 hex, or whatever the orchestrator generates: a safe, short
 # token either way, so an id can never name a path outside the project's storage.
@@ -189,8 +202,10 @@ def create_app(
     store = store if store is not None else open_store(settings)
     security = Security(gw.api_key_list, gw.rate_limit_per_minute, gw.rate_limit_burst)
     ownership = Ownership(store, security.enabled)
+    if security.enabled:
+        install_log_redaction()
     metrics = Metrics()
-    tracker = StageTracker(metrics)
+    follower = ProjectFollower(metrics)
     state: dict[str, Orchestrator] = {}
 
     @contextlib.asynccontextmanager
@@ -200,7 +215,7 @@ def create_app(
         try:
             yield
         finally:
-            await tracker.close()
+            await follower.close()
             await state.pop("orchestrator").close()
 
     app = FastAPI(
@@ -208,13 +223,16 @@ def create_app(
         version="1.0",
         summary="Turns a song and a prompt into a music video whose motion follows the music.",
         lifespan=lifespan,
+        # FastAPI's own /docs pages load Swagger UI from a CDN; ours serve it locally (offline).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.gateway_settings = gw
     app.state.store = store
     app.state.security = security
     app.state.metrics = metrics
-    app.state.tracker = tracker
+    app.state.follower = follower
 
     def orch() -> Orchestrator:
         if "orchestrator" not in state:  # lifespan not run (e.g. a bare ASGI call)
@@ -268,12 +286,19 @@ def create_app(
             )
         return project_id
 
-    async def load(project_id: str, who: Principal) -> opb.Project:
+    async def load(project_id: str, who: Principal, live: bool = False) -> opb.Project:
+        """The project as the caller may see it; `live` allows the followed (cached) copy."""
         check_id(project_id)
         # Another key's project answers exactly like a missing one: ids don't leak.
         if not await ownership.visible(project_id, who):
             raise NotFound(f"project {project_id} not found")
-        return await orch().get(project_id)
+        if live and (cached := follower.cached(project_id)) is not None:
+            return cached
+        project = await orch().get(project_id)
+        if live and state_name(project.state) in ACTIVE_STATES:
+            # Someone is polling a running project: follow it from now on.
+            follower.follow(orch(), project)
+        return project
 
     def owned_key(project: opb.Project, ref: common_pb2.ArtifactRef) -> str:
         """A store key from the orchestrator, accepted only inside this project's folders."""
@@ -472,16 +497,28 @@ def create_app(
                         gw.max_lyrics_kb << 10,
                     )
             await ownership.record(project_id, who.owner)
-            project = await orch().create(
-                opb.CreateProjectRequest(
-                    project_id=project_id,
-                    prompt=prompt,
-                    audio=audio_ref,
-                    character_images=image_refs,
-                    options=options,
-                    lyrics=lyrics_ref,
-                )
+            request_pb = opb.CreateProjectRequest(
+                project_id=project_id,
+                prompt=prompt,
+                audio=audio_ref,
+                character_images=image_refs,
+                options=options,
+                lyrics=lyrics_ref,
             )
+            try:
+                project = await orch().create(request_pb)
+            except grpc.aio.AioRpcError as exc:
+                # The answer was lost, not necessarily the project: the id is ours, so look
+                # before deleting uploads that a created project would need.
+                if exc.code() not in (
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    grpc.StatusCode.UNAVAILABLE,
+                ):
+                    raise
+                try:
+                    project = await orch().get(project_id)
+                except grpc.aio.AioRpcError:
+                    raise exc from None
         except BaseException as exc:
             reason = type(exc).__name__
             if isinstance(exc, grpc.aio.AioRpcError):
@@ -532,11 +569,12 @@ def create_app(
 
     @api.get("/projects/{project_id}", summary="A project's status, progress and results")
     async def get_project(project_id: str, who: Auth) -> dict[str, Any]:
-        return project_json(await load(project_id, who))
+        return project_json(await load(project_id, who, live=True))
 
     @api.delete("/projects/{project_id}", status_code=204, summary="Delete a project and its files")
     async def delete_project(project_id: str, who: Auth) -> Response:
         await load(project_id, who)
+        follower.forget(project_id)
         await orch().call("DeleteProject", opb.DeleteProjectRequest(project_id=project_id))
         # The orchestrator removes the artifacts; the owner marker is the gateway's own.
         with contextlib.suppress(Exception):
@@ -548,13 +586,14 @@ def create_app(
     async def process_project(project_id: str, who: Auth) -> dict[str, Any]:
         await load(project_id, who)
         project = await orch().process(project_id)
-        tracker.track(orch(), project_id)
+        follower.follow(orch(), project, just_started=True)
         return project_json(project)
 
     @api.post("/projects/{project_id}/cancel", status_code=202, summary="Stop a running project")
     async def cancel_project(project_id: str, who: Auth) -> dict[str, Any]:
         await load(project_id, who)
         resp = await orch().call("CancelProject", opb.CancelProjectRequest(project_id=project_id))
+        follower.update(resp.project)  # type: ignore[attr-defined]
         return project_json(resp.project)  # type: ignore[attr-defined]
 
     @api.post(
@@ -578,7 +617,7 @@ def create_app(
         if body.seed is not None:
             req.seed = body.seed
         resp = await orch().call("RegenerateSegment", req)
-        tracker.track(orch(), project_id)
+        follower.follow(orch(), resp.project, just_started=True)  # type: ignore[attr-defined]
         return project_json(resp.project)  # type: ignore[attr-defined]
 
     @api.post(
@@ -589,7 +628,7 @@ def create_app(
     async def preview_project(project_id: str, who: Auth) -> dict[str, Any]:
         await load(project_id, who)
         resp = await orch().call("PreviewProject", opb.PreviewProjectRequest(project_id=project_id))
-        tracker.track(orch(), project_id)
+        follower.follow(orch(), resp.project, just_started=True)  # type: ignore[attr-defined]
         return project_json(resp.project)  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- downloads
@@ -686,13 +725,30 @@ def create_app(
     )
     async def contact_sheet(project_id: str, who: Auth) -> Response:
         project = await load(project_id, who)
-        refs = [owned_key(project, k.image) for k in project.keyframes if k.image.key]
-        if not refs:
+        # The seeder draws one; once the orchestrator passes it on, serve that.
+        sheet_ref = getattr(project, "contact_sheet", None)
+        if sheet_ref is not None and sheet_ref.key:
+            key = owned_key(project, sheet_ref)
+            return artifact_response(store, key, sheet_ref.content_type or "image/png")
+        frames = [k for k in project.keyframes if k.image.key]
+        if not frames:
             raise HTTPException(
                 409, f"the project is {state_name(project.state)}; no keyframes yet"
             )
-        data = await asyncio.to_thread(_contact_sheet, store, refs)
+        cache_key = tuple(k.image.sha256 or k.image.key for k in frames)
+        data = sheets.get(cache_key)
+        if data is None:
+            items = [
+                (owned_key(project, k.image), f"{k.key_moment_id} @ {k.time:.1f} s") for k in frames
+            ]
+            data = await asyncio.to_thread(_contact_sheet, store, items)
+            if len(sheets) >= 32:
+                sheets.pop(next(iter(sheets)))
+            sheets[cache_key] = data
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+    # Composed contact sheets by keyframe content (a re-drawn keyframe changes the key).
+    sheets: dict[tuple[str, ...], bytes] = {}
 
     # ---------------------------------------------------------------- live progress
     @api.get(
@@ -708,8 +764,15 @@ def create_app(
     )
     async def project_events(project_id: str, request: Request, who: Auth) -> StreamingResponse:
         project = await load(project_id, who)
+        # Subscribe before taking the snapshot so that no change falls between the two.
+        queue = follower.subscribe(orch(), project)
+        try:
+            snapshot = await load(project_id, who, live=True)
+        except BaseException:
+            follower.unsubscribe(project_id, queue)
+            raise
         return StreamingResponse(
-            _sse(orch(), project, request, gw.sse_keepalive_s),
+            _sse(orch(), follower, snapshot, queue, request, gw.sse_keepalive_s),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -721,6 +784,28 @@ def create_app(
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Lumiere API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Lumiere API",
+            redoc_js_url="/static/vendor/redoc.standalone.js",
+            redoc_favicon_url="/static/vendor/favicon.png",
+            with_google_fonts=False,
+        )
+
+    # Swagger UI / ReDoc assets ship in the fastapi-offline wheel; we only use its files.
+    app.mount("/static/vendor", StaticFiles(directory=SWAGGER_DIR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -738,10 +823,10 @@ async def _store_file(
         raise RequestTooLarge(f"{key.rsplit('/', 1)[-1]} is over its size limit") from None
 
 
-def _contact_sheet(store: ArtifactStore, keys: list[str], thumb_w: int = 320) -> bytes:
-    """Keyframes as a grid of thumbnails, up to 4 per row."""
+def _contact_sheet(store: ArtifactStore, items: list[tuple[str, str]], thumb_w: int = 320) -> bytes:
+    """Keyframes as a captioned grid of thumbnails, up to 4 per row (JPEG)."""
     thumbs = []
-    for key in keys:
+    for key, _ in items:
         with Image.open(io.BytesIO(store.get_bytes(key))) as src:
             rgb = src.convert("RGB")
         h = max(1, round(rgb.height * thumb_w / rgb.width))
@@ -749,13 +834,19 @@ def _contact_sheet(store: ArtifactStore, keys: list[str], thumb_w: int = 320) ->
     cols = min(4, len(thumbs))
     rows = -(-len(thumbs) // cols)
     cell_h = max(t.height for t in thumbs)
-    gap = 4
+    gap, caption = 6, 22
     sheet = Image.new(
-        "RGB", (cols * thumb_w + (cols + 1) * gap, rows * cell_h + (rows + 1) * gap), (16, 16, 20)
+        "RGB",
+        (cols * thumb_w + (cols + 1) * gap, rows * (cell_h + caption) + (rows + 1) * gap),
+        (16, 16, 20),
     )
-    for i, t in enumerate(thumbs):
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=14)
+    for i, (thumb, (_, label)) in enumerate(zip(thumbs, items, strict=True)):
         r, c = divmod(i, cols)
-        sheet.paste(t, (gap + c * (thumb_w + gap), gap + r * (cell_h + gap)))
+        x, y = gap + c * (thumb_w + gap), gap + r * (cell_h + caption + gap)
+        sheet.paste(thumb, (x, y))
+        draw.text((x + 2, y + cell_h + 3), f"{i}: {label}", fill=(200, 204, 214), font=font)
     out = io.BytesIO()
     sheet.save(out, format="JPEG", quality=85)
     return out.getvalue()
@@ -771,34 +862,24 @@ def _sse_message(event: str, data: dict[str, Any], event_id: int | None = None) 
 
 
 async def _sse(
-    orchestrator: Orchestrator, project: opb.Project, request: Request, keepalive_s: float
+    orchestrator: Orchestrator,
+    follower: ProjectFollower,
+    project: opb.Project,
+    queue: asyncio.Queue[Any],
+    request: Request,
+    keepalive_s: float,
 ) -> AsyncIterator[bytes]:
-    """WatchProject -> SSE. A pump task feeds a queue so keep-alives never cancel a gRPC read."""
+    """A project's events as SSE, from the follower's shared WatchProject stream."""
     project_id = project.id
-    yield b"retry: 3000\n\n"
-    yield _sse_message("project", project_json(project), 0)
-    status = state_name(project.state)
-    if status in TERMINAL_STATES:
-        yield _sse_message("end", {"status": status}, 1)
-        return
-
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
-    call = orchestrator.watch(project_id)
-
-    async def pump() -> None:
-        try:
-            async for event in call:
-                await queue.put(event)
-        except grpc.aio.AioRpcError as exc:
-            await queue.put(exc)
-        except asyncio.CancelledError:
-            raise
-        await queue.put(None)
-
-    task = asyncio.create_task(pump())
-    n = 1
-    last_status = status
     try:
+        yield b"retry: 3000\n\n"
+        yield _sse_message("project", project_json(project), 0)
+        status = state_name(project.state)
+        if status in TERMINAL_STATES:
+            yield _sse_message("end", {"status": status}, 1)
+            return
+        n = 1
+        last_status = status
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
@@ -807,11 +888,16 @@ async def _sse(
                     return
                 yield b": keep-alive\n\n"
                 continue
-            if item is None or isinstance(item, grpc.aio.AioRpcError):
-                if item is not None:
-                    detail = {"status": http_status(item.code()), "detail": rpc_detail(item)}
-                    yield _sse_message("error", detail, n)
+            if isinstance(item, grpc.aio.AioRpcError):
+                detail = {"status": http_status(item.code()), "detail": rpc_detail(item)}
+                yield _sse_message("error", detail, n + 1)
                 return
+            if item is None:
+                # The shared stream ended without a final state (orchestrator restart...):
+                # close; EventSource reconnects after `retry` and subscribes again.
+                return
+            if state_rank(item.state) < STATE_RANK.get(last_status, 0):
+                continue  # older than the snapshot this stream started from
             data = event_json(item)
             kind = "state" if data["status"] != last_status else "progress"
             last_status = data["status"]
@@ -825,7 +911,4 @@ async def _sse(
                 yield _sse_message("end", {"status": last_status}, n + 1)
                 return
     finally:
-        call.cancel()  # type: ignore[attr-defined]
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        follower.unsubscribe(project_id, queue)

@@ -96,6 +96,8 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
     version: int = 0
     cond: threading.Condition = field(default_factory=threading.Condition)
     calls: list[str] = field(default_factory=list)
+    # Seconds CreateProject waits after creating (to lose answers to client deadlines).
+    create_delay_s: float = 0.0
     # WatchProject streams open right now (to check that clients going away end them).
     watchers: int = 0
 
@@ -140,9 +142,12 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
                 updated_at=_now(),
             )
             self.projects[pid] = p
+        if self.create_delay_s:
+            time.sleep(self.create_delay_s)
         return opb.CreateProjectResponse(project=p)
 
     def GetProject(self, request, context):  # noqa: N802
+        self.calls.append("GetProject")
         with self.cond:
             return opb.GetProjectResponse(project=self._get(request.project_id, context))
 

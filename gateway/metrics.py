@@ -2,16 +2,13 @@
 
 Each app has its own registry (tests build many apps in one process). Request metrics come from
 an ASGI middleware labelled by route template (not raw path, which would explode cardinality).
-Stage durations and frames/s come from `StageTracker`, which follows every project the gateway
-starts; project counts by state (queue depth, failures) are read from the orchestrator at scrape
-time, cached for a few seconds.
+Stage durations and frames/s come from `gateway.follow.ProjectFollower`, which follows every
+project the gateway starts or is asked about; project counts by state (queue depth, failures)
+are read from the orchestrator at scrape time, cached for a few seconds.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections import Counter as Tally
 from typing import Any
@@ -21,16 +18,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.views import ACTIVE_STATES, state_name
-
-log = logging.getLogger(__name__)
-
-# A finished stage: the state reached -> the stage that just ended.
-STAGE_ENDED_BY = {
-    "concept_generated": "concept",
-    "seeds_generated": "seeder",
-    "animations_generated": "animator",
-    "completed": "compose",
-}
 
 
 class Metrics:
@@ -149,79 +136,3 @@ class MetricsMiddleware:
             method = scope.get("method", "GET")
             self.metrics.requests.labels(method, path, str(status)).inc()
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - start)
-
-
-class StageTracker:
-    """Follows each processing project's WatchProject stream to time its stages.
-
-    One task per project, started when the gateway starts (or sees) processing; a restarted
-    gateway simply misses the stages that ran while it was down.
-    """
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-
-    def track(self, orchestrator: Any, project_id: str) -> None:
-        task = self.tasks.get(project_id)
-        if task is not None and not task.done():
-            return
-        self.tasks[project_id] = asyncio.create_task(self._follow(orchestrator, project_id))
-
-    async def _follow(self, orchestrator: Any, project_id: str) -> None:
-        last_state = ""
-        since = time.monotonic()
-        anim_started = since
-        try:
-            async for event in orchestrator.watch(project_id):
-                state = state_name(event.state)
-                if state == last_state:
-                    continue
-                now = time.monotonic()
-                if last_state:  # the first event is the current state, not a transition
-                    stage = STAGE_ENDED_BY.get(state)
-                    if stage is not None:
-                        self.metrics.stage_seconds.labels(stage=stage).observe(now - since)
-                    if state == "animations_generated":
-                        await self._record_fps(orchestrator, project_id, now - anim_started)
-                if state == "seeds_generated":
-                    anim_started = now
-                last_state, since = state, now
-                if state in ("completed", "failed", "cancelled"):
-                    await self._finish(orchestrator, project_id, state)
-                    break
-        except grpc.aio.AioRpcError as exc:
-            log.debug("stage tracking of %s ended: %s", project_id, exc.code())
-        except asyncio.CancelledError:
-            raise
-        finally:
-            self.tasks.pop(project_id, None)
-
-    async def _finish(self, orchestrator: Any, project_id: str, state: str) -> None:
-        """Per-task times and retries of the run that just ended (from Project.tasks)."""
-        with contextlib.suppress(grpc.aio.AioRpcError):
-            project = await orchestrator.get(project_id)
-            if state == "failed":
-                self.metrics.failures.labels(stage=project.failed_stage or "unknown").inc()
-            for task in project.tasks:
-                if task.status == "done" and task.seconds > 0:
-                    self.metrics.task_seconds.labels(stage=task.stage).observe(task.seconds)
-                if task.attempts > 1:
-                    self.metrics.task_retries.labels(stage=task.stage).inc(task.attempts - 1)
-
-    async def _record_fps(self, orchestrator: Any, project_id: str, seconds: float) -> None:
-        with contextlib.suppress(grpc.aio.AioRpcError):
-            project = await orchestrator.get(project_id)
-            frames = sum(s.end_frame - s.start_frame for s in project.segments)
-            if frames <= 0 and project.options.fps > 0:
-                frames = round(project.concept.duration_seconds * project.options.fps)
-            if frames > 0 and seconds > 0:
-                self.metrics.render_fps.set(frames / seconds)
-                self.metrics.frames.inc(frames)
-
-    async def close(self) -> None:
-        for task in list(self.tasks.values()):
-            task.cancel()
-        for task in list(self.tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 
@@ -100,6 +102,26 @@ class Security:
                     {"Retry-After": str(math.ceil(wait))},
                 )
         return principal
+
+
+_KEY_IN_QUERY = re.compile(r"(api_key=)[^&\s\"]*")
+
+
+class RedactApiKeys(logging.Filter):
+    """Keeps `?api_key=` values (EventSource / <video> URLs) out of access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _KEY_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def install_log_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactApiKeys) for f in access.filters):
+        access.addFilter(RedactApiKeys())
 
 
 def owner_marker_key(project_id: str) -> str:

@@ -12,6 +12,22 @@ from lumiere.v1 import orchestrator_pb2 as opb
 TERMINAL_STATES = {"completed", "failed", "cancelled"}
 ACTIVE_STATES = {"processing", "concept_generated", "seeds_generated", "animations_generated"}
 QUALITY_NAMES = {"preview": 1, "draft": 2, "final": 3}
+# Within one run states only move forward; a stream consumer that joined late may receive
+# events older than the snapshot it started from, and skips them by rank.
+STATE_RANK = {
+    "created": 0,
+    "processing": 1,
+    "concept_generated": 2,
+    "seeds_generated": 3,
+    "animations_generated": 4,
+    "completed": 5,
+    "failed": 5,
+    "cancelled": 5,
+}
+
+
+def state_rank(state: int) -> int:
+    return STATE_RANK.get(state_name(state), 0)
 
 
 def state_name(state: int) -> str:
@@ -127,6 +143,21 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
             for s in p.segments
         ],
         "video_url": f"{url}/video" if p.final_video.key else None,
+        "preview_url": f"{url}/preview" if p.preview_video.key else None,
+        "run_kind": p.run_kind or None,
+        "error_retryable": p.error_retryable if p.error else None,
+        "tasks": [
+            {
+                "stage": t.stage,
+                "index": t.index,
+                "status": t.status,
+                "attempts": t.attempts,
+                "seconds": round(t.seconds, 3),
+                "error": t.error or None,
+                "replica": t.replica or None,
+            }
+            for t in p.tasks
+        ],
         "links": {
             "self": url,
             "events": f"{url}/events",

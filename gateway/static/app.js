@@ -37,6 +37,8 @@ async function api(path, options = {}) {
   return body;
 }
 
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+
 function showError(el, err) {
   el.textContent = err ? String(err.message || err) : "";
   el.hidden = !err;
@@ -116,8 +118,8 @@ function renderProject(p) {
     const c = p.concept;
     const items = [
       `${c.tempo_bpm.toFixed(1)} BPM`, `${c.duration_seconds.toFixed(1)} s`,
-      c.key ? `${c.key} ${c.mode}` : null, `${c.key_moments.length} key moments`,
-      `${c.sections.length} sections`, ...(c.mood || []).slice(0, 3),
+      c.key ? `${c.key} ${c.mode}` : null, plural(c.key_moments.length, "key moment"),
+      plural(c.sections.length, "section"), ...(c.mood || []).slice(0, 3),
     ].filter(Boolean);
     for (const text of items) {
       const span = document.createElement("span");
@@ -146,16 +148,19 @@ function renderProject(p) {
 
   const player = $("player");
   const download = $("download");
-  if (p.video_url) {
-    const src = withKey(p.video_url);
+  const playable = p.video_url || p.preview_url;  // the final video, else the quick preview
+  if (playable) {
+    const src = withKey(playable);
     if (player.dataset.src !== src) { player.src = src; player.dataset.src = src; }
     download.href = src;
+    download.textContent = p.video_url ? "Download MP4" : "Download preview";
   } else {
     player.removeAttribute("src");
     delete player.dataset.src;
   }
-  player.hidden = !p.video_url;
-  download.hidden = !p.video_url;
+  player.hidden = !playable;
+  download.hidden = !playable;
+  $("preview").hidden = ACTIVE.has(p.status) || Boolean(p.video_url) || Boolean(p.preview_url);
   $("cancel").hidden = !ACTIVE.has(p.status);
   $("process").hidden = !(p.status === "created" || p.status === "failed" || p.status === "cancelled");
   $("process").textContent = p.status === "created" ? "Start" : "Retry";
@@ -167,9 +172,10 @@ function renderProject(p) {
 function renderProgress(status, progress) {
   const done = DONE_BY_STATE[status] ?? 0;
   const stage = progress && progress.stage;
+  // The running stage is the first one not finished (progress may still name the last one).
   document.querySelectorAll("#stages li").forEach((li, i) => {
     li.classList.toggle("done", i < done || status === "completed");
-    li.classList.toggle("current", ACTIVE.has(status) && (li.dataset.stage === stage || (!stage && i === done)));
+    li.classList.toggle("current", ACTIVE.has(status) && i === done);
   });
   // Overall fraction: finished stages plus the running stage's own fraction.
   let fraction = status === "completed" ? 1 : done / STAGES.length;
@@ -195,13 +201,19 @@ function showProject(p) {
     pill.textContent = ev.status.replace(/_/g, " ");
     pill.className = "pill " + (ACTIVE.has(ev.status) ? "active" : ev.status);
     renderProgress(ev.status, ev.progress);
-    if (e.type === "state" && !TERMINAL.has(ev.status)) refreshCurrent();
+    if (e.type === "state" && !TERMINAL.has(ev.status)) { refreshCurrent(); loadProjects(); }
   };
   source.addEventListener("state", onUpdate);
   source.addEventListener("progress", onUpdate);
   source.addEventListener("end", () => { source.close(); source = null; loadProjects(); });
   source.addEventListener("error", (e) => {
-    if (e.data) showError($("project-error"), JSON.parse(e.data).detail);
+    // A server-sent error (e.g. the project was deleted) ends the stream; a dropped
+    // connection has no data and EventSource reconnects by itself.
+    if (e.data) {
+      showError($("project-error"), JSON.parse(e.data).detail);
+      source.close();
+      source = null;
+    }
   });
 }
 
@@ -236,17 +248,39 @@ async function loadProjects() {
     const created = document.createElement("td");
     created.textContent = p.created_at ? new Date(p.created_at).toLocaleString() : "";
     const open = document.createElement("td");
+    open.className = "row-actions";
     const btn = document.createElement("button");
     btn.className = "link";
     btn.textContent = p.video_url ? "watch" : "open";
     btn.addEventListener("click", async () => showProject(await api(`/projects/${p.id}`)));
-    open.append(btn);
+    const del = document.createElement("button");
+    del.className = "link danger";
+    del.textContent = "delete";
+    del.disabled = ACTIVE.has(p.status);
+    del.title = del.disabled ? "cancel it first" : "delete the project and its files";
+    del.addEventListener("click", () => deleteProject(p));
+    open.append(btn, del);
     tr.append(prompt, status, created, open);
     if (current && current.id === p.id) tr.classList.add("selected");
     tbody.append(tr);
   }
   $("no-projects").hidden = body.projects.length > 0;
   $("no-projects").textContent = "No projects yet.";
+}
+
+async function deleteProject(p) {
+  if (!confirm(`Delete "${p.prompt.slice(0, 60)}" and all its files?`)) return;
+  try {
+    await api(`/projects/${p.id}`, { method: "DELETE" });
+    if (current && current.id === p.id) {
+      if (source) { source.close(); source = null; }
+      current = null;
+      $("project-card").hidden = true;
+    }
+  } catch (err) {
+    alert(String(err.message || err));
+  }
+  loadProjects();
 }
 
 async function loadHealth() {
@@ -272,6 +306,10 @@ $("cancel").addEventListener("click", async () => {
 });
 $("process").addEventListener("click", async () => {
   try { showProject(await api(`/projects/${current.id}/process`, { method: "POST" })); }
+  catch (err) { showError($("project-error"), err); }
+});
+$("preview").addEventListener("click", async () => {
+  try { showProject(await api(`/projects/${current.id}/preview`, { method: "POST" })); }
   catch (err) { showError($("project-error"), err); }
 });
 loadHealth();

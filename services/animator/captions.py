@@ -143,6 +143,7 @@ class CaptionTrack:
         roi = img.y[patch.y : patch.y + h, patch.x : patch.x + w]
         roi[:] = cv2.blendLinear(patch.planes.y, roi, patch.alpha, 1.0 - patch.alpha)
         x2, y2, a2 = patch.x // 2, patch.y // 2, patch.alpha_half
-        roi_c = img.uv[y2 : y2 + h // 2, x2 : x2 + w // 2]
-        roi_c[:] = cv2.blendLinear(patch.planes.uv, roi_c, a2, 1.0 - a2)
+        for plane, src in ((img.u, patch.planes.u), (img.v, patch.planes.v)):
+            roi_c = plane[y2 : y2 + h // 2, x2 : x2 + w // 2]
+            roi_c[:] = cv2.blendLinear(src, roi_c, a2, 1.0 - a2)
         return True

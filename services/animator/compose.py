@@ -239,6 +239,9 @@ def _mux(
         first_v = next(vgen)
         out_a = output.add_stream("aac", rate=AUDIO_RATE)
         out_a.bit_rate = AAC_BITRATE
+        # The default 'twoloop' coder made AAC the slowest step of composition (~35x real time);
+        # 'fast' is several times quicker at this bit rate with no audible difference here.
+        out_a.options = {"aac_coder": "fast"}
 
         def audio_packets() -> Iterator[tuple[float, int, av.Packet]]:
             for frame in _audio_frames(audio_path, total_samples):

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,7 +29,7 @@ _SENTINEL = object()
 
 
 def planes_to_frame(planes: Planes) -> av.VideoFrame:
-    """BT.709 limited-range planes -> a yuv420p VideoFrame (a copy, no colour conversion)."""
+    """BT.709 limited-range planes -> a yuv420p VideoFrame (one copy, no colour conversion)."""
     return av.VideoFrame.from_ndarray(to_i420(planes), format="yuv420p")
 
 
@@ -71,6 +72,18 @@ class SegmentEncoder:
             self.container.close()
 
 
+@dataclass
+class EncodeStats:
+    count: int = 0
+    wall_s: float = 0.0
+    render_cpu_s: float = 0.0  # CPU time of the render thread (OpenCV runs single-threaded)
+    encode_cpu_s: float = 0.0  # CPU time of the encoding thread (x264 runs single-threaded)
+
+    @property
+    def fps(self) -> float:
+        return self.count / self.wall_s if self.wall_s > 0 else 0.0
+
+
 def encode_frames(
     frames: Iterator[Planes],
     path: Path,
@@ -78,13 +91,15 @@ def encode_frames(
     total: int,
     progress: ProgressFn | None = None,
     queue_size: int = 6,
-) -> int:
-    """Render (producer thread) and encode (this thread) a stream of frames. Returns the count."""
+) -> EncodeStats:
+    """Render (producer thread) and encode (this thread) a stream of frames."""
     q: queue.Queue[object] = queue.Queue(maxsize=queue_size)
     stop = threading.Event()
     error: list[BaseException] = []
+    stats = EncodeStats()
 
     def produce() -> None:
+        c0 = time.thread_time()
         try:
             for planes in frames:
                 if stop.is_set():
@@ -93,12 +108,14 @@ def encode_frames(
         except BaseException as exc:  # noqa: BLE001 - re-raised in the encoding thread
             error.append(exc)
         finally:
+            stats.render_cpu_s = time.thread_time() - c0
             q.put(_SENTINEL)
 
     producer = threading.Thread(target=produce, name="animator-render", daemon=True)
     encoder = SegmentEncoder(path, profile)
     producer.start()
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     try:
         while True:
             item = q.get()
@@ -121,4 +138,7 @@ def encode_frames(
         encoder.abort()
         raise
     producer.join()
-    return encoder.count
+    stats.count = encoder.count
+    stats.wall_s = time.perf_counter() - t0
+    stats.encode_cpu_s = time.thread_time() - c0
+    return stats

@@ -40,14 +40,20 @@ Y_BLACK, Y_WHITE, C_ZERO = 16.0, 235.0, 128.0
 @dataclass
 class Planes:
     y: np.ndarray  # (H, W) uint8
-    uv: np.ndarray  # (H/2, W/2, 2) uint8: Cb, Cr
+    u: np.ndarray  # (H/2, W/2) uint8, Cb
+    v: np.ndarray  # (H/2, W/2) uint8, Cr
+    # When the planes are views into one I420 buffer (see i420_buffer), that buffer.
+    buf: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         return self.y.shape[1], self.y.shape[0]
 
     def copy(self) -> Planes:
-        return Planes(self.y.copy(), self.uv.copy())
+        return Planes(self.y.copy(), self.u.copy(), self.v.copy())
+
+    def chroma(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.u, self.v
 
 
 def rgb_to_yuv444(rgb: np.ndarray) -> np.ndarray:
@@ -62,29 +68,40 @@ def rgb_to_planes(rgb: np.ndarray) -> Planes:
         raise ValueError(f"plane sizes must be even, got {w}x{h}")
     yuv = rgb_to_yuv444(rgb)
     uv = cv2.resize(yuv[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    return Planes(np.ascontiguousarray(yuv[..., 0]), uv)
+    u, v = cv2.split(uv)
+    return Planes(np.ascontiguousarray(yuv[..., 0]), u, v)
 
 
 def planes_to_rgb(p: Planes) -> np.ndarray:
     """For previews and tests: upsample chroma and convert back to RGB."""
     w, h = p.size
-    uv = cv2.resize(p.uv, (w, h), interpolation=cv2.INTER_LINEAR)
+    uv = cv2.resize(cv2.merge([p.u, p.v]), (w, h), interpolation=cv2.INTER_LINEAR)
     yuv = np.dstack([p.y, uv]).astype(np.float32) - _OFFSET
     rgb = yuv.reshape(-1, 3) @ _YUV2RGB.T
     return np.clip(rgb.reshape(h, w, 3) + 0.5, 0, 255).astype(np.uint8)
 
 
+def i420_buffer(width: int, height: int) -> tuple[np.ndarray, Planes]:
+    """A (H*3/2, W) buffer in the layout PyAV's VideoFrame.from_ndarray expects for yuv420p,
+    and Planes that are views into it (render straight into the encoder's layout)."""
+    buf = np.empty((height * 3 // 2, width), dtype=np.uint8)
+    flat = buf.reshape(-1)
+    n, c = width * height, (width // 2) * (height // 2)
+    y = flat[:n].reshape(height, width)
+    u = flat[n : n + c].reshape(height // 2, width // 2)
+    v = flat[n + c : n + 2 * c].reshape(height // 2, width // 2)
+    return buf, Planes(y, u, v, buf)
+
+
 def to_i420(p: Planes) -> np.ndarray:
-    """Pack into the (H*3/2, W) layout PyAV's VideoFrame.from_ndarray expects for yuv420p."""
+    if p.buf is not None:
+        return p.buf
     w, h = p.size
-    out = np.empty((h * 3 // 2, w), dtype=np.uint8)
-    flat = out.reshape(-1)
-    n, c = w * h, (w // 2) * (h // 2)
-    flat[:n] = p.y.reshape(-1)
-    u, v = cv2.split(p.uv)
-    flat[n : n + c] = u.reshape(-1)
-    flat[n + c : n + 2 * c] = v.reshape(-1)
-    return out
+    buf, view = i420_buffer(w, h)
+    view.y[:] = p.y
+    view.u[:] = p.u
+    view.v[:] = p.v
+    return buf
 
 
 def chroma_matrix(m: np.ndarray) -> np.ndarray:
@@ -101,30 +118,43 @@ def chroma_matrix(m: np.ndarray) -> np.ndarray:
 def blend(a: Planes, b: Planes, e: float) -> Planes:
     """(1 - e) * a + e * b."""
     return Planes(
-        cv2.addWeighted(a.y, 1.0 - e, b.y, e, 0.0), cv2.addWeighted(a.uv, 1.0 - e, b.uv, e, 0.0)
+        cv2.addWeighted(a.y, 1.0 - e, b.y, e, 0.0),
+        cv2.addWeighted(a.u, 1.0 - e, b.u, e, 0.0),
+        cv2.addWeighted(a.v, 1.0 - e, b.v, e, 0.0),
+    )
+
+
+def over(bg: Planes, fg_premul: Planes, alpha: np.ndarray, alpha_half: np.ndarray) -> Planes:
+    """Composite a premultiplied layer over bg, all in uint8: out = fg + bg (255 - a) / 255.
+
+    The same convex combination works for chroma, whose neutral value cancels out.
+    """
+    inv, inv_h = cv2.bitwise_not(alpha), cv2.bitwise_not(alpha_half)
+    s = 1.0 / 255.0
+    return Planes(
+        cv2.add(fg_premul.y, cv2.multiply(bg.y, inv, scale=s)),
+        cv2.add(fg_premul.u, cv2.multiply(bg.u, inv_h, scale=s)),
+        cv2.add(fg_premul.v, cv2.multiply(bg.v, inv_h, scale=s)),
     )
 
 
 def grade(
     p: Planes,
+    out: Planes,
     gain: float = 1.0,
     lift: float = 0.0,
     white: float = 0.0,
     fade: float = 1.0,
     saturation: float = 1.0,
-) -> Planes:
-    """Brightness pulse (gain/lift on luma), colour pulse (saturation), flash to white, fade.
-
-    One saturating linear map per plane: Y' = 16 + fade((1-w)(gain (Y-16) + lift) + 219 w),
-    C' = 128 + fade (1-w) sat (C-128).
+) -> None:
+    """Write p into out with brightness pulse (gain/lift on luma), colour pulse (saturation),
+    flash to white and fade to black: one saturating linear map per plane,
+    Y' = 16 + fade((1-w)(gain (Y-16) + lift) + 219 w), C' = 128 + fade (1-w) sat (C-128).
     """
-    if gain == 1.0 and lift == 0.0 and white == 0.0 and fade == 1.0 and saturation == 1.0:
-        return p
     a_y = fade * (1.0 - white) * gain
     b_y = Y_BLACK + fade * ((1.0 - white) * (lift - Y_BLACK * gain) + (Y_WHITE - Y_BLACK) * white)
     a_c = fade * (1.0 - white) * saturation
     b_c = C_ZERO * (1.0 - a_c)
-    return Planes(
-        cv2.convertScaleAbs(p.y, alpha=a_y, beta=b_y),
-        cv2.convertScaleAbs(p.uv, alpha=a_c, beta=b_c),
-    )
+    cv2.convertScaleAbs(p.y, dst=out.y, alpha=a_y, beta=b_y)
+    cv2.convertScaleAbs(p.u, dst=out.u, alpha=a_c, beta=b_c)
+    cv2.convertScaleAbs(p.v, dst=out.v, alpha=a_c, beta=b_c)

@@ -10,6 +10,7 @@ import grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc
 
 from services.animator.compose import compose_video
+from services.animator.runtime import tune_process
 from services.animator.segment import render_segment
 from services.common.grpc_server import grpc_errors
 from services.common.progress import Finished, run_with_progress
@@ -24,6 +25,7 @@ class AnimatorServicer(animator_pb2_grpc.AnimatorServiceServicer):
         # Each render keeps ~2 threads busy (render + encode); bound the concurrent renders so a
         # replica never oversubscribes its cores. Extra calls queue here.
         self._slots = asyncio.Semaphore(max(1, settings.animator_workers))
+        tune_process()
 
     @grpc_errors
     async def RenderSegment(  # noqa: N802 - gRPC method name

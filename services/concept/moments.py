@@ -63,24 +63,34 @@ def _mmss(t: float) -> str:
     return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
-def _snap(t: float, grid: np.ndarray, tol: float) -> float:
-    if grid.size == 0:
-        return t
-    k = int(np.argmin(np.abs(grid - t)))
-    return float(grid[k]) if abs(grid[k] - t) <= tol else t
-
-
-def _climax_time(
-    intensity: np.ndarray, rate: float, downbeats: np.ndarray, duration: float
+def climax_time(
+    sections: Sequence[SectionInfo],
+    intensity: np.ndarray,
+    rate: float,
+    downbeats: np.ndarray,
+    duration: float,
 ) -> float:
-    """Start of the loudest ~8 s passage, snapped back to the downbeat that begins it."""
+    """Where the climax starts: the loudest section's start (later ones win near-ties).
+
+    In a long section (> 30 s) the loudest ~8 s passage inside it is used instead, moved back
+    to the downbeat that begins it.
+    """
     if intensity.size == 0:
         return 0.0
-    win = max(1, int(round(8.0 * rate)))
-    smooth = np.convolve(intensity, np.ones(win) / win, mode="valid")
-    start = float(np.argmax(smooth)) / rate
-    before = downbeats[downbeats <= start + 0.5]
-    t = float(before[-1]) if before.size else start
+    cands = list(sections) or [SectionInfo(0.0, duration, "verse", "song", 0, 0.0)]
+    # Prefer the later of two equally loud sections (final choruses are the climax).
+    score = [s.energy * (1.0 + 0.05 * s.start / max(duration, 1e-6)) for s in cands]
+    best = cands[int(np.argmax(score))]
+    t = best.start
+    if best.end - best.start > 30.0:
+        win = max(1, int(round(8.0 * rate)))
+        a, b = int(best.start * rate), max(int(best.start * rate) + 1, int(best.end * rate))
+        seg = intensity[a:b]
+        if seg.size > win:
+            smooth = np.convolve(seg, np.ones(win) / win, mode="valid")
+            peak = best.start + float(np.argmax(smooth)) / rate
+            before = downbeats[downbeats <= peak + 0.05]
+            t = float(before[-1]) if before.size and before[-1] >= best.start else best.start
     return min(t, max(0.0, duration - MIN_GAP_S))
 
 
@@ -102,7 +112,7 @@ def select_times(
     def fits(t: float) -> bool:
         return 0.0 <= t <= last_ok and all(abs(t - c) >= gap for c in chosen)
 
-    climax = _climax_time(intensity, rate, downbeats, duration)
+    climax = climax_time(sections, intensity, rate, downbeats, duration)
     cands: list[tuple[float, float]] = []  # (priority, time)
     cands.append((10.0, climax))
     for i, s in enumerate(sections[1:], start=1):
@@ -127,7 +137,8 @@ def select_times(
         for k in order:
             a, b = pts[k], pts[k + 1]
             mid = (a + b) / 2
-            inside = downbeats[(downbeats > a + gap) & (downbeats < min(b, duration) - gap)]
+            eps = 1e-6
+            inside = downbeats[(downbeats >= a + gap - eps) & (downbeats <= b - gap + eps)]
             cand_t = float(inside[np.argmin(np.abs(inside - mid))]) if inside.size else mid
             if fits(cand_t):
                 chosen.append(cand_t)
@@ -135,10 +146,31 @@ def select_times(
                 break
         if not placed:
             break
+    if len(chosen) < count:
+        # Too many moments for the landmarks to carry (bars are in the way of a tight
+        # packing): an even grid, each point moved to a nearby downbeat where spacing allows.
+        step = last_ok / (count - 1)
+        grid = [k * step for k in range(count)]
+        for k in range(1, count):
+            if downbeats.size:
+                near = float(downbeats[int(np.argmin(np.abs(downbeats - grid[k])))])
+                nxt = grid[k + 1] if k + 1 < count else None
+                if (
+                    abs(near - grid[k]) <= step / 4
+                    and near - grid[k - 1] >= gap
+                    and near <= last_ok
+                    and (nxt is None or nxt - near >= gap)
+                ):
+                    grid[k] = near
+        return grid
     return sorted(chosen)
 
 
-def assign_roles(intensities: Sequence[float], section_roles: Sequence[str]) -> list[str]:
+def assign_roles(
+    intensities: Sequence[float], section_roles: Sequence[str], climax_index: int | None = None
+) -> list[str]:
+    """The seed's vocabulary: intro first, the climax, builds before it, then peaks and
+    bridges (quieter or bridge/breakdown material), and a resolution at the end."""
     n = len(intensities)
     if n == 0:
         return []
@@ -146,7 +178,10 @@ def assign_roles(intensities: Sequence[float], section_roles: Sequence[str]) -> 
     roles[0] = "intro"
     if n == 1:
         return roles
-    peak_i = int(np.argmax(intensities[1:])) + 1
+    if climax_index is not None and 0 < climax_index < n:
+        peak_i = climax_index
+    else:
+        peak_i = int(np.argmax(intensities[1:])) + 1
     top = float(intensities[peak_i])
     roles[peak_i] = "climax"
     for i in range(1, n):
@@ -197,6 +232,8 @@ def key_moments(
 ) -> list[Moment]:
     count = count if count > 0 else DEFAULT_COUNT
     times = select_times(count, duration, sections, downbeats, intensity, rate)
+    climax = climax_time(sections, intensity, rate, downbeats, duration)
+    climax_index = next((k for k, t in enumerate(times) if abs(t - climax) < 1e-6), None)
     starts = np.array([s.start for s in sections]) if sections else np.zeros(0)
     sec_idx = [int(np.searchsorted(starts, t + 1e-6) - 1) if starts.size else -1 for t in times]
     ints = []
@@ -206,7 +243,7 @@ def key_moments(
         a, b = int(t * rate), max(int(t * rate) + 1, int(end * rate))
         ints.append(float(np.clip(intensity[a:b].mean(), 0, 1)) if intensity.size else 0.0)
     sec_roles = [sections[i].role if i >= 0 else "" for i in sec_idx]
-    roles = assign_roles(ints, sec_roles)
+    roles = assign_roles(ints, sec_roles, climax_index)
     out = []
     for k, t in enumerate(times):
         sec = sections[sec_idx[k]] if sec_idx[k] >= 0 else None

@@ -117,7 +117,18 @@ def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndar
     if peaks.size == 0:
         best = float(bpms[int(np.argmax(score))]) if np.any(score > 0) else 120.0
     else:
-        best = float(bpms[peaks[np.argmax(score[peaks])]])
+        # Metrical support: a tempo whose double and half are also periodic (beat, bar,
+        # subdivision) beats a syncopation lag (e.g. 3 eighths) with a slightly higher peak.
+        family = [
+            _peak_near(bpms, acf, float(bpms[p]))
+            + 0.5
+            * (
+                _peak_near(bpms, acf, 2 * float(bpms[p]))
+                + _peak_near(bpms, acf, float(bpms[p]) / 2)
+            )
+            for p in peaks
+        ]
+        best = float(bpms[peaks[int(np.argmax(np.array(family) * prior[peaks]))]])
     while best < MIN_BPM:
         best *= 2
     while best > MAX_BPM:
@@ -140,16 +151,52 @@ def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndar
     return tempo, alt, float(np.clip(salience, 0.0, 1.0)), bpms, tg
 
 
+def refine_tempo(fe: Frontend, tempo: float, span: float = 0.04) -> float:
+    """Sub-lag tempo: maximise the onset autocorrelation summed at 1, 2, 4 and 8 periods.
+
+    The tempogram's lag grid quantises tempo (117.5 instead of 120 BPM at hop 512); a fixed
+    wrong period makes the tracker drift wherever no onsets pull it back (drumless intros).
+    Summing the full-resolution autocorrelation at multiples of the period gives ~1/8-lag
+    precision for the price of one FFT.
+    """
+    env = fe.onset_env.astype(np.float64)
+    env = env - env.mean()
+    n = env.size
+    spec = np.fft.rfft(env, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[:n]
+    if ac[0] <= 0:
+        return tempo
+    lag0 = 60.0 * fe.frame_rate / tempo
+    lags = np.linspace(lag0 * (1 - span), lag0 * (1 + span), 161)
+    score = np.zeros(lags.size)
+    for k in (1, 2, 4, 8):
+        kl = k * lags
+        ok = kl < n - 1
+        score[ok] += np.interp(kl[ok], np.arange(n), ac)
+    best = float(lags[int(np.argmax(score))])
+    return 60.0 * fe.frame_rate / best
+
+
 def local_tempo_curve(fe: Frontend, tempo: float, bpms: np.ndarray, tg: np.ndarray) -> np.ndarray:
     """Per-frame tempo within a fifth either side of `tempo`, median-smoothed over ~8 s."""
     sel = (bpms >= tempo / 1.4) & (bpms <= tempo * 1.4)
     if not np.any(sel):
         return np.full(fe.n_frames, tempo)
-    sub = tg[sel]
-    sub_bpm = bpms[sel]
+    rows = np.flatnonzero(sel)
+    sub_bpm = bpms[rows]
     # Weight by closeness to the global tempo so octave neighbours never win.
     weight = np.exp(-0.5 * (np.log2(sub_bpm / tempo) / 0.5) ** 2)[:, None]
-    local = sub_bpm[np.argmax(sub * weight, axis=0)]
+    k = rows[np.argmax(tg[rows] * weight, axis=0)]
+    # Parabolic interpolation between lag bins: at fast tempi one lag step is ~7 %, and a
+    # tempo between two bins would otherwise flip between them (and look like it changes).
+    k = np.clip(k, 1, tg.shape[0] - 2)
+    cols = np.arange(tg.shape[1])
+    y0, y1, y2 = tg[k - 1, cols], tg[k, cols], tg[k + 1, cols]
+    denom = y0 - 2 * y1 + y2
+    delta = np.where(np.abs(denom) > 1e-9, 0.5 * (y0 - y2) / np.where(denom == 0, 1, denom), 0.0)
+    lag = k + np.clip(delta, -0.5, 0.5)
+    hop = fe.hop * TEMPOGRAM_POOL
+    local = 60.0 * fe.sr / (hop * np.maximum(lag, 1e-3))
     size = max(3, int(round(8.0 * fe.frame_rate / TEMPOGRAM_POOL)) | 1)
     local = scipy.ndimage.median_filter(local, size=size, mode="nearest")
     return np.repeat(local, TEMPOGRAM_POOL)[: fe.n_frames]
@@ -195,6 +242,30 @@ def refine_to_attacks(
         if p > 0.3:
             out[i] = t
     return np.maximum(out, 0.0)
+
+
+def _observed_periods(
+    beats: np.ndarray, heard: np.ndarray, fallback: np.ndarray | None, tempo: float
+) -> np.ndarray:
+    """Beat period at each beat from the nearest heard inter-beat intervals (median of up to
+    8 around it); the tracker's period where too few beats were heard. Used to extend the
+    grid through drumless stretches without drifting."""
+    base = fallback if fallback is not None else np.full(beats.size, 60.0 / tempo)
+    if beats.size < 3:
+        return base
+    ibi = np.diff(beats)
+    ok = heard[:-1] & heard[1:]
+    mids = np.flatnonzero(ok)
+    if mids.size < 4:
+        return base
+    out = base.copy()
+    for i in range(beats.size):
+        near = mids[np.argsort(np.abs(mids - i))[:8]]
+        p = float(np.median(ibi[near]))
+        # Keep the tracker's period if the heard intervals disagree wildly (e.g. half-time).
+        if 0.8 * base[i] < p < 1.25 * base[i]:
+            out[i] = p
+    return out
 
 
 def _fill_grid(
@@ -252,6 +323,8 @@ def track_beats(
     tempo, alt, _salience, bpms, tg = choose_tempo(fe)
     local = local_tempo_curve(fe, tempo, bpms, tg)
     varies = float(np.percentile(local, 95) / np.percentile(local, 5)) > 1.06
+    if not varies:
+        tempo = refine_tempo(fe, tempo)
     frames = _track(fe, local if varies else tempo)
     if frames.size == 0:
         return tempo, alt, 0.0, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0)
@@ -269,14 +342,16 @@ def track_beats(
         keep[idx[-1] + 1 :] = False
     beats, weak_kept = beats[keep], ~strong[keep]
     frames = frames[keep]
-    periods = 60.0 / local[frames] if varies else np.full(beats.size, 60.0 / tempo)
+    periods = _observed_periods(beats, ~weak_kept, 60.0 / local[frames] if varies else None, tempo)
     # Beats inside the heard span but weak: keep, mark inferred.
     span_start, span_end = _active_span(fe)
     grid, added = _fill_grid(beats, periods, span_start, min(span_end, fe.duration - 0.05))
     inferred = added.copy()
     inferred[~added] = weak_kept
     # Tempo from the beat times themselves (not quantised by the lag grid).
-    ibi = np.diff(grid[~inferred]) if np.sum(~inferred) > 2 else np.diff(grid)
+    # Intervals between consecutive beats that were both heard (filled ones are on the grid).
+    heard_pair = ~inferred[:-1] & ~inferred[1:]
+    ibi = np.diff(grid)[heard_pair] if np.sum(heard_pair) > 2 else np.diff(grid)
     if ibi.size:
         p = float(np.median(ibi))
         # Mean of the intervals near the median: the dominant tempo when the tempo changes.

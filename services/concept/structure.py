@@ -20,7 +20,8 @@ from services.concept.dynamics import Dynamics
 from services.concept.frontend import Frontend
 
 NOVELTY_HEIGHT = 3.0
-NOVELTY_PROMINENCE = 1.5
+NOVELTY_PROMINENCE = 1.0
+GROUP_REL_THRESHOLD = 0.3
 ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "drop", "outro")
 
 
@@ -93,22 +94,36 @@ def find_boundaries(feats: np.ndarray, bar_dur: float) -> list[int]:
     n = feats.shape[0]
     if n < 4:
         return [0]
-    # Windows span whole chord cycles (>= 4 bars) so harmony moving inside a phrase is no change.
+    # Two scales: a long window spanning whole chord cycles (>= 4 bars, so harmony moving
+    # inside a phrase is no change) and a short one (~5 s) that localises changes and still
+    # sees short sections (a 4-bar pre-chorus) that the long window smears into a neighbour.
     w = int(np.clip(round(12.0 / max(bar_dur, 1e-3)), 4, 8))
-    nov = novelty(feats, w)
+    ws = int(np.clip(round(5.0 / max(bar_dur, 1e-3)), 2, w))
+    nov = 0.5 * (novelty(feats, w) + novelty(feats, ws))
     min_gap = max(2, int(round(6.0 / max(bar_dur, 1e-3))))
     # Novelty is in units of the track's own bar-to-bar fluctuation (see bar_features), so
     # absolute thresholds mean "clearly more change than usual"; prominence within the
     # window keeps the shoulders of one big change from becoming boundaries of their own.
     peaks, _ = scipy.signal.find_peaks(
-        nov, height=NOVELTY_HEIGHT, prominence=NOVELTY_PROMINENCE, distance=min_gap, wlen=2 * w + 1
+        nov, height=NOVELTY_HEIGHT, prominence=NOVELTY_PROMINENCE, distance=min_gap, wlen=2 * ws + 1
     )
     edge = max(2, min_gap // 2)
     bounds = [0] + [int(p) for p in peaks if edge <= p <= n - edge]
     return sorted(set(bounds))
 
 
-def _groups(sec_feats: np.ndarray, threshold: float) -> list[int]:
+def _groups(sec_feats: np.ndarray, rel_threshold: float = GROUP_REL_THRESHOLD) -> list[int]:
+    """Greedy grouping: same group when closer than a fraction of the median section distance.
+
+    Relative, because feature units depend on the track (how much its bars fluctuate); most
+    section pairs in a song are different material, so the median distance is "different".
+    """
+    n = sec_feats.shape[0]
+    if n < 2:
+        return [0] * n
+    d = np.linalg.norm(sec_feats[:, None, :] - sec_feats[None, :, :], axis=2)
+    med = float(np.median(d[np.triu_indices(n, 1)]))
+    threshold = rel_threshold * med
     groups: list[int] = []
     centroids: list[np.ndarray] = []
     for f in sec_feats:
@@ -133,17 +148,14 @@ def assign_roles(
     emax = float(e.max())
     roles = ["verse"] * n
     counts = {g: groups.count(g) for g in set(groups)}
-    # Chorus: the loudest repeated group (or the loudest sections when nothing repeats).
-    repeated = [g for g in counts if counts[g] > 1]
-    if repeated:
-        chorus_g = max(
-            repeated, key=lambda g: float(np.mean([e[i] for i in range(n) if groups[i] == g]))
-        )
-        chorus_e = float(np.mean([e[i] for i in range(n) if groups[i] == chorus_g]))
-        if chorus_e >= 0.8 * emax:
-            for i in range(n):
-                if groups[i] == chorus_g:
-                    roles[i] = "chorus"
+    # Chorus: the loudest group; among groups about as loud (>= 90 %), a repeated one wins.
+    group_e = {g: float(np.mean([e[i] for i in range(n) if groups[i] == g])) for g in counts}
+    top = max(group_e.values())
+    loud = [g for g in counts if group_e[g] >= 0.9 * top]
+    chorus_g = max(loud, key=lambda g: (counts[g] > 1, group_e[g]))
+    for i in range(n):
+        if groups[i] == chorus_g:
+            roles[i] = "chorus"
     for i in range(n):
         if e[i] >= 0.92 * emax and roles[i] == "verse":
             roles[i] = "chorus"
@@ -200,7 +212,7 @@ def find_sections(
         a, b = bounds[k], bounds[k + 1]
         ia, ib = int(a * dyn.rate_hz), max(int(a * dyn.rate_hz) + 1, int(b * dyn.rate_hz))
         energies.append(float(dyn.intensity[ia:ib].mean()))
-    groups = _groups(np.array(sec_feats), threshold=1.0)
+    groups = _groups(np.array(sec_feats))
     roles = assign_roles(energies, groups, bounds[:-1], duration)
     out: list[SectionInfo] = []
     counter: dict[str, int] = {}

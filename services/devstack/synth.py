@@ -37,6 +37,10 @@ class SongSpec:
     key_root_hz: float = 110.0  # A2
     minor: bool = False
     seed: int = 0
+    # Human timing: each drum/bass/lead hit lands N(0, humanize_ms) off the grid, with some
+    # velocity variation. The truth stays the nominal grid (as a transcriber would write it).
+    humanize_ms: float = 0.0
+    noise_level: float = 0.0  # broadband noise floor (amplitude before normalisation)
 
 
 @dataclass
@@ -139,12 +143,22 @@ def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
     prog = _MINOR_PROG if spec.minor else _MAJOR_PROG
     alt_prog = _MINOR_ALT if spec.minor else _MAJOR_ALT
 
-    for i, bt in enumerate(beats):
+    # A separate generator so songs without humanisation render exactly as before.
+    hrng = np.random.default_rng(spec.seed + 7919)
+
+    def jit() -> float:
+        return float(hrng.normal(0.0, spec.humanize_ms / 1000.0)) if spec.humanize_ms else 0.0
+
+    def vel() -> float:
+        return float(np.clip(hrng.normal(1.0, 0.12), 0.6, 1.3)) if spec.humanize_ms else 1.0
+
+    for i, nominal in enumerate(beats):
         sec = spec.sections[beat_section[i]]
+        bt = max(0.0, nominal + jit())
         pos = i % spec.beats_per_bar
         bar = i // spec.beats_per_bar
-        period = (beats[i + 1] - bt) if i + 1 < len(beats) else (beats[i] - beats[i - 1])
-        lvl = sec.level
+        period = (beats[i + 1] - nominal) if i + 1 < len(beats) else (beats[i] - beats[i - 1])
+        lvl = sec.level * vel()
         if sec.drums:
             if pos == 0:
                 _add(out, kick, bt, 1.0 * lvl, sr)
@@ -156,7 +170,7 @@ def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
                 _add(out, snare, bt, (0.55 if spec.beats_per_bar == 4 else 0.35) * lvl, sr)
             hat = _hat(sr, rng)
             _add(out, hat, bt, 0.8 * lvl, sr)
-            off = bt + period * (0.5 + spec.swing / 2)
+            off = nominal + period * (0.5 + spec.swing / 2) + jit()
             _add(out, _hat(sr, rng), off, 0.5 * lvl, sr)
         # Harmony changes on the bar: chord pad + bass note, accented at the downbeat.
         chord = (alt_prog if sec.progression == "alt" else prog)[bar % len(prog)]
@@ -179,6 +193,8 @@ def synth_song(spec: SongSpec, sr: int = SR) -> tuple[np.ndarray, SongTruth]:
         bass *= 0.22 * lvl * accent * np.exp(-tt / (period * 0.8)).astype(np.float32)
         _add(out, pad + bass, bt, 1.0, sr)
 
+    if spec.noise_level > 0:
+        out += (spec.noise_level * hrng.standard_normal(n)).astype(np.float32)
     peak = float(np.max(np.abs(out))) or 1.0
     out = (0.9 * out / peak).astype(np.float32)
     truth = SongTruth(
@@ -252,11 +268,11 @@ def write_audio(path: Path, samples: np.ndarray, sr: int = SR) -> Path:
                 target = fmt or stream.codec_context.format.name  # type: ignore[union-attr]
                 resampler = av.AudioResampler(format=target, layout="mono", rate=rate)
             for f in resampler.resample(frame):
-                for packet in stream.encode(f):  # type: ignore[union-attr]
+                for packet in stream.encode(f):  # type: ignore[union-attr, arg-type]
                     container.mux(packet)
         if resampler is not None:
             for f in resampler.resample(None):
-                for packet in stream.encode(f):  # type: ignore[union-attr]
+                for packet in stream.encode(f):  # type: ignore[union-attr, arg-type]
                     container.mux(packet)
         for packet in stream.encode(None):  # type: ignore[union-attr]
             container.mux(packet)

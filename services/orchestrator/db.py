@@ -249,6 +249,26 @@ def _row_to_project(row: Any) -> ProjectRow:
     )
 
 
+def _row_to_task(r: Any) -> TaskRow:
+    return TaskRow(
+        project_id=r.project_id,
+        stage=r.stage,
+        idx=r.idx,
+        status=r.status,
+        attempts=r.attempts,
+        seconds=r.seconds,
+        error=r.error,
+        retryable=bool(r.retryable),
+        replica=r.replica,
+        input_hash=r.input_hash,
+        output=r.output,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        reused=r.reused,
+        renders=r.renders,
+    )
+
+
 def _appended(owner: str) -> Any:
     """processed_by + "," + owner (just owner when empty), in SQL."""
     return sa.case(
@@ -310,6 +330,15 @@ class ProjectDB:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).first()
         return _row_to_project(row) if row else None
+
+    def get_with_tasks(self, project_id: str) -> tuple[ProjectRow, list[TaskRow]] | None:
+        """A project and its tasks in one round trip to a pooled connection."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).first()
+            if row is None:
+                return None
+            task_rows = conn.execute(sa.select(tasks).where(tasks.c.project_id == project_id)).all()
+        return _row_to_project(row), [_row_to_task(r) for r in task_rows]
 
     def list_page(self, limit: int, after: tuple[float, str] | None) -> list[ProjectRow]:
         """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
@@ -529,26 +558,7 @@ class ProjectDB:
             query = query.where(tasks.c.stage.in_(list(stages)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            TaskRow(
-                project_id=r.project_id,
-                stage=r.stage,
-                idx=r.idx,
-                status=r.status,
-                attempts=r.attempts,
-                seconds=r.seconds,
-                error=r.error,
-                retryable=bool(r.retryable),
-                replica=r.replica,
-                input_hash=r.input_hash,
-                output=r.output,
-                started_at=r.started_at,
-                finished_at=r.finished_at,
-                reused=r.reused,
-                renders=r.renders,
-            )
-            for r in rows
-        ]
+        return [_row_to_task(r) for r in rows]
 
     def upsert_task(self, owner: str, project_id: str, stage: str, idx: int, **values: Any) -> None:
         """Create or update one task row, fenced by the project's lease."""

@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -126,8 +127,11 @@ class _Local:
     """A run this replica is executing."""
 
     task: asyncio.Task[None]
-    # Why it was cancelled: "cancel", "delete", "lease", "shutdown".
+    # Why it was cancelled: "cancel", "delete", "lease", "shutdown", "crash".
     reason: str = ""
+    # Set just before the final write (which also drops the lease): the heartbeat must not take
+    # the then-missing lease for a takeover and cancel the run mid-write.
+    finishing: bool = False
 
 
 class Hub:
@@ -190,6 +194,9 @@ class Engine:
         self._loops: list[asyncio.Task[None]] = []
         self.started: asyncio.Task[None] | None = None
         self._stopping = False
+        # API calls (GetProject polls above all) get their own threads, so status reads never
+        # queue behind the pipeline's task/progress writes in the default executor.
+        self._api_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="orchestrator-api")
         self._concept_channel = aio_channel(settings.concept_target)
         self._seeder_channel = aio_channel(settings.seeder_target)
         self.concept = concept_pb2_grpc.ConceptServiceStub(self._concept_channel)
@@ -226,6 +233,7 @@ class Engine:
         await self._concept_channel.close()
         await self._seeder_channel.close()
         await self.pool.close()
+        self._api_pool.shutdown(wait=True)
         await asyncio.to_thread(self.db.close)
 
     def wake(self) -> None:
@@ -233,6 +241,10 @@ class Engine:
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def api(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work for an API call (DB reads, store checks) on the API threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._api_pool, fn, *args)
 
     async def _scheduler(self) -> None:
         while not self._stopping:
@@ -273,7 +285,12 @@ class Engine:
                 continue
             for pid in ids:
                 local = self._local.get(pid)
-                if pid not in held and local is not None and not local.task.done():
+                if (
+                    pid not in held
+                    and local is not None
+                    and not local.finishing
+                    and not local.task.done()
+                ):
                     log.warning("lost the lease on %s; stopping its run here", pid)
                     local.reason = local.reason or "lease"
                     local.task.cancel()
@@ -381,8 +398,14 @@ class Engine:
                 updated_at=now(),
             )
 
+    def _finishing(self, project_id: str) -> None:
+        local = self._local.get(project_id)
+        if local is not None:
+            local.finishing = True
+
     async def _fail_run(self, project_id: str, stage: str, message: str, retryable: bool) -> None:
         progress = common_pb2.Progress(stage=stage, message=message)
+        self._finishing(project_id)
         await self._db(
             self.db.update_fenced,
             project_id,
@@ -566,6 +589,7 @@ class Engine:
             total = plan[-1].end_frame
             await self._compose_stage(run, preview, segments, video, total)
             done_msg = "preview ready" if preview else "video ready"
+            self._finishing(project_id)
             await self._db(
                 self.db.update_fenced,
                 project_id,
@@ -1007,7 +1031,7 @@ class Engine:
         """
         queue = self.hub.subscribe(project_id)
         try:
-            row = await self._db(self.db.get, project_id)
+            row = await self.api(self.db.get, project_id)
             if row is None:
                 raise NotFound(f"project {project_id} not found")
             first = self.event_from_row(row)
@@ -1020,7 +1044,7 @@ class Engine:
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=self.config.poll_s * 2)
                 except TimeoutError:
-                    fresh = await self._db(self.db.get, project_id)
+                    fresh = await self.api(self.db.get, project_id)
                     if fresh is None:
                         yield orchestrator_pb2.WatchProjectEvent(
                             project_id=project_id,

@@ -32,15 +32,18 @@ class Operations:
     async def _row(self, project_id: str) -> ProjectRow:
         if not project_id:
             raise InvalidInput("project_id is required")
-        row = await asyncio.to_thread(self.db.get, project_id)
+        row = await self.engine.api(self.db.get, project_id)
         if row is None:
             raise NotFound(f"project {project_id} not found")
         return row
 
     async def project(self, project_id: str) -> orchestrator_pb2.Project:
-        row = await self._row(project_id)
-        task_rows = await asyncio.to_thread(self.db.get_tasks, project_id)
-        return project_to_proto(row, task_rows)
+        if not project_id:
+            raise InvalidInput("project_id is required")
+        found = await self.engine.api(self.db.get_with_tasks, project_id)
+        if found is None:
+            raise NotFound(f"project {project_id} not found")
+        return project_to_proto(*found)
 
     async def create(self, req: orchestrator_pb2.CreateProjectRequest) -> orchestrator_pb2.Project:
         project_id = validation.project_id_or_new(req.project_id)
@@ -60,7 +63,7 @@ class Operations:
             refs.append(("lyrics", req.lyrics))
         options = validation.options_with_defaults(req.options)
         for name, ref in refs:
-            if not await asyncio.to_thread(self.engine.store.exists, ref.key):
+            if not await self.engine.api(self.engine.store.exists, ref.key):
                 raise InvalidInput(
                     f"{name} artifact {ref.key!r} is not in the store: upload it first"
                 )
@@ -73,7 +76,7 @@ class Operations:
         )
         if req.HasField("lyrics") and req.lyrics.key:
             spec.lyrics.CopyFrom(req.lyrics)
-        if not await asyncio.to_thread(self.db.insert_project, project_id, prompt, spec, now()):
+        if not await self.engine.api(self.db.insert_project, project_id, prompt, spec, now()):
             raise AlreadyExists(f"project {project_id} already exists")
         return await self.project(project_id)
 
@@ -90,7 +93,7 @@ class Operations:
                 after = (float(created), str(pid))
             except Exception:  # noqa: BLE001 - any garbage token is the caller's mistake
                 raise InvalidInput("page_token is not one this service issued") from None
-        rows = await asyncio.to_thread(self.db.list_page, size + 1, after)
+        rows = await self.engine.api(self.db.list_page, size + 1, after)
         more = len(rows) > size
         rows = rows[:size]
         token = ""
@@ -129,7 +132,7 @@ class Operations:
         allowed: tuple[int, ...],
         overrides: dict[str, object] | None = None,
     ) -> None:
-        updated = await asyncio.to_thread(
+        updated = await self.engine.api(
             self.db.request_run, row.id, kind, now(), allowed, overrides
         )
         if updated is None:
@@ -152,7 +155,7 @@ class Operations:
             )
         # Persist first (this also drops the lease, so a replica running it elsewhere stops at
         # its next write or heartbeat), then stop a local run at once.
-        await asyncio.to_thread(self.db.cancel, project_id, now())
+        await self.engine.api(self.db.cancel, project_id, now())
         task = self.engine.cancel_local(project_id, "cancel")
         if task is not None:
             await asyncio.wait({task}, timeout=5)
@@ -162,15 +165,15 @@ class Operations:
 
     async def delete(self, project_id: str) -> int:
         await self._row(project_id)
-        await asyncio.to_thread(self.db.cancel, project_id, now())
+        await self.engine.api(self.db.cancel, project_id, now())
         task = self.engine.cancel_local(project_id, "delete")
         if task is not None:
             await asyncio.wait({task}, timeout=5)
-        await asyncio.to_thread(self.db.delete, project_id)
+        await self.engine.api(self.db.delete, project_id)
         store = self.engine.store
         removed = 0
         for prefix in (f"uploads/{project_id}/", f"outputs/{project_id}/"):
-            removed += await asyncio.to_thread(store.delete_prefix, prefix)
+            removed += await self.engine.api(store.delete_prefix, prefix)
         self.engine.hub.publish(
             orchestrator_pb2.WatchProjectEvent(
                 project_id=project_id, state=PS.PROJECT_STATE_CANCELLED, message="project deleted"

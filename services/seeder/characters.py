@@ -122,7 +122,7 @@ def cutout_mask(rgba: np.ndarray) -> tuple[np.ndarray, bool]:
     edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     # Label 0 marks the non-background-coloured pixels: never background.
     background = np.isin(labels, edge_labels[edge_labels != 0])
-    fg = (~background).astype(np.uint8) * 255
+    fg: np.ndarray = (~background).astype(np.uint8) * 255
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     # Keep the figure, drop specks: components smaller than 2% of the largest one.
     n, lab_cc, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)

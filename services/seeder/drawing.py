@@ -68,8 +68,8 @@ def noise_1d(rng: np.random.Generator, n: int, scale: float = 4.0, octaves: int 
         out += amp * np.interp(xs, np.linspace(0, 1, k + 1), pts).astype(F32)
         norm += amp
         amp *= 0.5
-    out = cv2.GaussianBlur(out.reshape(1, -1), (0, 0), sigmaX=max(1.0, n / (scale * 20))).ravel()
-    return out / norm
+    smooth = cv2.GaussianBlur(out.reshape(1, -1), (0, 0), sigmaX=max(1.0, n / (scale * 20)))
+    return (smooth.ravel() / norm).astype(F32)
 
 
 def vgrad(h: int, w: int, stops: Sequence[tuple[float, RGB]]) -> np.ndarray:

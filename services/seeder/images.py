@@ -58,17 +58,20 @@ def fit_cover(img: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def dominant_palette(img: np.ndarray, k: int = 5) -> list[str]:
-    """k dominant colours (dark to light) of an image, for backends that return only pixels."""
-    small = (
-        cv2.resize(img, (64, 36), interpolation=cv2.INTER_AREA).reshape(-1, 3).astype(np.float32)
-    )
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
-    cv2.setRNGSeed(0)  # k-means++ init is random; fix it so palettes are reproducible
-    _, _, centers = cv2.kmeans(small, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
-    centers = sorted(centers.tolist(), key=lambda c: 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
-    return [
-        "#{:02x}{:02x}{:02x}".format(*(int(min(255, max(0, round(v)))) for v in c)) for c in centers
-    ]
+    """k dominant colours (dark to light) of an image, for backends that return only pixels.
+
+    Median cut is deterministic and keeps no global state (unlike OpenCV's k-means RNG),
+    so it is safe in the parallel workers.
+    """
+    from PIL import Image
+
+    small = cv2.resize(img[..., :3], (96, 54), interpolation=cv2.INTER_AREA)
+    quant = Image.fromarray(small).quantize(colors=k, method=Image.Quantize.MEDIANCUT)
+    flat = (quant.getpalette() or [])[: 3 * k]
+    cols = [tuple(flat[i : i + 3]) for i in range(0, len(flat), 3)]
+    cols += [cols[-1] if cols else (0, 0, 0)] * (k - len(cols))
+    cols.sort(key=lambda c: 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+    return ["#{:02x}{:02x}{:02x}".format(*c) for c in cols]
 
 
 def contact_sheet(
@@ -99,7 +102,7 @@ def contact_sheet(
         sheet[y : y + th, x : x + tw] = thumb
         cv2.putText(
             sheet,
-            label[:48],
+            label if len(label) <= 50 else label[:47] + "...",
             (x + 2, y + th + 18),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.45,

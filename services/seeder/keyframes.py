@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
+import numpy as np
 from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
 
@@ -29,9 +30,9 @@ from services.seeder.characters import (
     scale_character,
 )
 from services.seeder.config import SeederSettings
-from services.seeder.images import contact_sheet, encode_png
+from services.seeder.images import contact_sheet, decode_png, encode_png
 from services.seeder.palette import Palette, hex_to_rgb
-from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters
+from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters, render_scene
 
 Report = Callable[[int, int, str], None]
 
@@ -169,6 +170,8 @@ def plan_keyframes(
             mood_valence=float(mood.valence) if has_mood else 0.5,
             index=index,
             characters=sprites,
+            export_layers=cfg.layers,
+            mood_words=" ".join(mood.descriptors) if has_mood else "",
         )
         inputs = {
             "backend": backend.identity(),
@@ -184,6 +187,7 @@ def plan_keyframes(
                 round(spec.mood_energy, 6),
                 round(spec.mood_brightness, 6),
                 round(spec.mood_valence, 6),
+                spec.mood_words,
             ],
             "index": index,
             "characters": char_shas,
@@ -195,6 +199,35 @@ def plan_keyframes(
             KeyframeJob(index, moment.id, float(moment.time), prompt, seed, spec, digest, key)
         )
     return jobs
+
+
+# What each moment's role asks of an AI image model (the procedural engine reads the numbers).
+ROLE_WORDS = {
+    "intro": "calm, wide establishing shot, soft light",
+    "build": "rising tension, dynamic angle",
+    "climax": "intense, dramatic lighting, vivid colours, dynamic composition",
+    "bridge": "contemplative, different perspective",
+    "peak": "euphoric, bright highlights, high energy",
+    "resolution": "serene, warm gentle light, resolved",
+    "unspecified": "cinematic",
+}
+
+
+def music_words(spec: SceneSpec) -> str:
+    """Prompt words for HTTP backends so AI images follow the music like procedural ones do."""
+    energy = spec.intensity
+    level = (
+        "very energetic"
+        if energy > 0.8
+        else "energetic"
+        if energy > 0.55
+        else ("gentle" if energy < 0.3 else "moderate energy")
+    )
+    words = [ROLE_WORDS.get(spec.role, ROLE_WORDS["unspecified"]), level]
+    if spec.mood_words:
+        words.append(f"{spec.mood_words} mood")
+    words.append("music video keyframe, cinematic")
+    return ", ".join(words)
 
 
 def load_characters(
@@ -248,11 +281,16 @@ def render_job(
     if cached is not None:
         return cached
     init = None
-    if characters:
-        init = encode_png(characters[0].rgba, cfg.png_compression)
+    if characters and getattr(backend, "accepts_init_image", False):
+        # img2img starts from our own composition: the procedural keyframe with the characters
+        # in place, so the AI picture keeps the music-driven framing and the characters.
+        init = encode_png(render_scene(job.spec).image, cfg.png_compression)
+    prompt = job.prompt
+    if backend.name != "procedural":
+        prompt = f"{prompt}, {music_words(job.spec)}" if prompt else music_words(job.spec)
     out = backend.generate(
         ImageRequest(
-            prompt=job.prompt,
+            prompt=prompt,
             negative_prompt=cfg.negative_prompt,
             width=job.spec.width,
             height=job.spec.height,
@@ -290,6 +328,7 @@ def render_job(
         "role": job.spec.role,
         "intensity": job.spec.intensity,
         "layer_names": list(names[: len(layer_refs)]),
+        "backend_prompt": prompt,
         "info": out.info,
     }
     store.put_bytes(
@@ -298,10 +337,8 @@ def render_job(
     return kf
 
 
-def composite_characters(image, job: KeyframeJob, palette_hex: list[str]):  # type: ignore[no-untyped-def]
+def composite_characters(image: np.ndarray, job: KeyframeJob, palette_hex: list[str]) -> np.ndarray:
     """Place the cut-out characters on a picture from a backend that does not draw them."""
-    import numpy as np
-
     cols = [hex_to_rgb(c) for c in (palette_hex + ["#000000"] * 5)[:5]]
     pal = Palette(*cols)
     look = ROLE_LOOKS.get(job.spec.role, ROLE_LOOKS["unspecified"])
@@ -350,8 +387,6 @@ def store_contact_sheet(
     store: ArtifactStore,
     cfg: SeederSettings,
 ) -> common_pb2.ArtifactRef:
-    from services.seeder.images import decode_png
-
     digest = _hash([j.input_hash for j in jobs])[:12]
     key = f"outputs/{project}/seeds/contact_sheet_{digest}.png"
     images = [decode_png(store.get_bytes(kf.image.key)) for kf in keyframes]

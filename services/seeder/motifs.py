@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from services.seeder import drawing as d
@@ -31,6 +32,7 @@ class Ctx:
     light_side: float  # -1 light from the left, +1 from the right (shared per video)
     effects: list[str] = field(default_factory=list)
     variant: int = 0  # per-moment variation of the family's layout
+    tags: frozenset[str] = frozenset()  # vocabulary terms the prompts matched
 
     @property
     def density(self) -> float:
@@ -164,7 +166,7 @@ def water(ctx: Ctx) -> Layers:
     h, w, rng, pal, inten = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity
     hy = ctx.horizon * h
     hz = ctx.horizon
-    sky_hi = d.mix(pal.shadow, pal.mid, 0.35)
+    sky_hi = d.mix(pal.shadow, pal.mid, 0.6)
     bg = d.vgrad(
         h,
         w,
@@ -322,9 +324,65 @@ def city(ctx: Ctx) -> Layers:
     return Layers(bg, mid, fg)
 
 
+# Prompts whose trees have round, coloured crowns (blossoms, autumn leaves, jungle) not pines.
+BROADLEAF = frozenset(
+    {
+        "cherry blossom",
+        "sakura",
+        "autumn",
+        "fall",
+        "spring",
+        "jungle",
+        "garden",
+        "tropical",
+        "summer",
+    }
+)
+
+
+def _broadleaf_row(
+    ctx: Ctx, n: int, base: float, depth: float
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Trunk polygons plus crown and crown-highlight masks for one row of round-crowned trees."""
+    h, w, rng, px = ctx.h, ctx.w, ctx.rng, ctx.px
+    trunks: list[np.ndarray] = []
+    cx, cy, cr, hx, hy, hr = [], [], [], [], [], []
+    for _ in range(max(3, n)):
+        tx = rng.random() * w
+        th = (0.16 + 0.3 * depth * rng.uniform(0.6, 1.2)) * h * (0.8 + 0.3 * ctx.intensity)
+        by = base + rng.uniform(-0.02, 0.04) * h
+        crown_y, radius = by - th * 0.68, th * 0.3
+        tw = max(1.5 * px, th * 0.045)
+        trunks.append(
+            np.array(
+                [
+                    [tx - tw, by + 0.2 * h],
+                    [tx + tw, by + 0.2 * h],
+                    [tx + tw * 0.5, crown_y],
+                    [tx - tw * 0.5, crown_y],
+                ]
+            )
+        )
+        for _k in range(9):
+            ox, oy = rng.normal(0, 0.45) * radius, rng.normal(0, 0.3) * radius
+            r = radius * rng.uniform(0.4, 0.7)
+            cx.append(tx + ox)
+            cy.append(crown_y + oy)
+            cr.append(r)
+            # Highlights on the side facing the light.
+            hx.append(tx + ox + ctx.light_side * r * 0.25)
+            hy.append(crown_y + oy - r * 0.25)
+            hr.append(r * 0.6)
+    ones = np.ones(len(cx))
+    crowns = d.dots(h, w, np.array(cx), np.array(cy), np.array(cr), ones)
+    highlights = d.dots(h, w, np.array(hx), np.array(hy), np.array(hr), ones) * crowns
+    return trunks, crowns, highlights
+
+
 def forest(ctx: Ctx) -> Layers:
-    h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
+    h, w, rng, pal, inten = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity
     hz = ctx.horizon
+    broadleaf = bool(ctx.tags & BROADLEAF)
     fog = d.mix(pal.light, pal.mid, 0.35)
     bg = d.vgrad(
         h,
@@ -357,6 +415,21 @@ def forest(ctx: Ctx) -> Layers:
         polys = []
         n = int((34 - 7 * r) * w / h / 1.78)
         base = hz * h + depth * 0.16 * h
+        ground = np.clip(np.arange(h, dtype=F32)[:, None] - (base + 0.02 * h), 0, 1) * np.ones(
+            (1, w), F32
+        )
+        col = d.mix(fog, pal.deep, depth**0.7 * 0.9)
+        if broadleaf:
+            trunks, crowns, lit = _broadleaf_row(ctx, int(n * 0.6), base, depth)
+            mid.paint(col, np.maximum(d.aa_poly_mask(h, w, trunks), ground))
+            crown_col = d.mix(d.mix(pal.accent, pal.mid, 0.35), fog, (1 - depth) * 0.65)
+            mid.paint(crown_col, crowns)
+            mid.paint(d.mix(pal.light, crown_col, 0.4), lit * (0.25 + 0.35 * depth))
+            if r < rows - 1:
+                ysn = (np.arange(h, dtype=F32)[:, None] - base) / h
+                band = np.exp(-((ysn / 0.09) ** 2)) * np.ones((1, w), F32)
+                mid.paint(fog, band * (0.3 + 0.15 * (1 - inten)))
+            continue
         for _ in range(max(3, n)):
             tx = rng.random() * w
             th = (0.18 + 0.35 * depth * rng.uniform(0.6, 1.2)) * h * (0.8 + 0.3 * inten)
@@ -380,10 +453,6 @@ def forest(ctx: Ctx) -> Layers:
                 )
             )
         mask = d.aa_poly_mask(h, w, polys)
-        ground = np.clip(np.arange(h, dtype=F32)[:, None] - (base + 0.02 * h), 0, 1) * np.ones(
-            (1, w), F32
-        )
-        col = d.mix(fog, pal.deep, depth**0.7 * 0.9)
         mid.paint(col, np.maximum(mask, ground))
         if r < rows - 1:
             # Mist between rows of trees: depth you can see.
@@ -408,7 +477,15 @@ def forest(ctx: Ctx) -> Layers:
             )
         )
     fg.paint(pal.deep, d.aa_poly_mask(h, w, polys))
-    _particles(ctx, fg, int(20 + 80 * inten), pal.accent, (1.0, 2.5), (hz - 0.2, 0.95), glow_px=9)
+    if broadleaf:
+        # Falling petals / leaves drifting across the frame.
+        _particles(
+            ctx, fg, int(40 + 140 * inten), d.mix(pal.accent, pal.light, 0.3), (1.5, 3.5), glow_px=2
+        )
+    else:  # fireflies
+        _particles(
+            ctx, fg, int(20 + 80 * inten), pal.accent, (1.0, 2.5), (hz - 0.2, 0.95), glow_px=9
+        )
     return Layers(bg, mid, fg)
 
 
@@ -483,7 +560,7 @@ def aurora(ctx: Ctx) -> Layers:
             + 0.04 * np.sin(np.linspace(0, 6, ww) + rng.random() * 6)
         )
         dy = line[None, :] - ys  # > 0 above the curtain's lower edge
-        v = np.where(dy > 0, np.exp(-dy / (0.16 + 0.1 * inten)), np.exp(dy / 0.012))
+        v = np.exp(-np.abs(dy) / np.where(dy > 0, 0.16 + 0.1 * inten, 0.012))
         curtain = (v * (0.35 + 0.9 * rays) * (0.55 + 0.6 * inten)).astype(F32)
         top_col = np.asarray(pal.mid if k % 2 == 0 else pal.light, F32)
         colour = (
@@ -497,7 +574,7 @@ def aurora(ctx: Ctx) -> Layers:
     ridge = hz * h - (0.1 + 0.16 * (0.5 + 0.5 * d.noise_1d(rng, w, scale=3, octaves=5))) * h * 0.9
     mask = d.fill_below(h, w, ridge)
     ys_full = np.arange(h, dtype=F32)[:, None]
-    rim = np.exp(-(ys_full - ridge[None, :]) / (14 * px)) * mask
+    rim = np.exp(-np.clip(ys_full - ridge[None, :], 0, None) / (14 * px)) * mask
     rock = d.vgrad(
         h, w, [(0.0, pal.shadow), (hz, d.mix(pal.deep, pal.shadow, 0.4)), (1.0, pal.deep)]
     )
@@ -581,7 +658,9 @@ def geometric(ctx: Ctx) -> Layers:
             )
         )
     shapes = d.aa_poly_mask(h, w, polys)
-    fg.paint(pal.light, np.clip(shapes * 0.7 + d.glow(shapes, 8 * px) * 1.2, 0, 1))
+    fg.paint(
+        d.mix(pal.light, pal.accent, 0.35), np.clip(shapes * 0.45 + d.glow(shapes, 8 * px), 0, 1)
+    )
     _particles(ctx, fg, int(30 * ctx.density), pal.accent, (0.8, 2.0), glow_px=6)
     return Layers(bg, mid, fg)
 
@@ -620,11 +699,12 @@ def desert(ctx: Ctx) -> Layers:
         base = (hz + 0.02 + 0.12 * depth**1.2 * (1 - hz) / 0.4) * h
         amp = (0.03 + 0.06 * depth) * h
         ph = rng.random() * 6.28
-        fr = rng.uniform(1.0, 2.2) / (0.6 + depth)
+        # Cycles per frame width scale with the aspect, so 9:16 dunes stay dunes, not peaks.
+        fr = rng.uniform(1.0, 2.2) / (0.6 + depth) * max(0.35, w / h / 1.78)
         curve = (
             base
             - amp * (np.sin(xs * fr * 6.28 + ph) + 0.35 * np.sin(xs * fr * 15 + ph * 2))
-            - amp * 0.6 * d.noise_1d(rng, w, scale=3)
+            - amp * 0.6 * d.noise_1d(rng, w, scale=max(1.5, 3 * w / h / 1.78))
         )
         slope = np.gradient(curve)
         lit = np.clip(0.5 - slope * ctx.light_side * 2.0 / px, 0, 1)
@@ -649,7 +729,87 @@ def desert(ctx: Ctx) -> Layers:
     return Layers(bg, mid, fg)
 
 
+def underwater(ctx: Ctx) -> Layers:
+    h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
+    surface = d.mix(pal.light, pal.mid, 0.6)
+    bg = d.vgrad(
+        h,
+        w,
+        [
+            (0.0, surface),
+            (0.3, d.mix(pal.mid, pal.shadow, 0.6)),
+            (0.75, pal.shadow),
+            (1.0, pal.deep),
+        ],
+    )
+    # Light shafts from the surface, wavering with the waves: noise along the angle.
+    lx = ctx.focal[0] + 0.2 * ctx.light_side
+    hh, ww = max(8, h // 4), max(8, w // 4)
+    xs, ys = d.coords(hh, ww)
+    ang = np.arctan2(ys + 0.4, xs - lx * ww / hh)
+    shafts = d.noise_1d(rng, 512, scale=18, octaves=3)
+    idx = np.clip(((ang / math.pi) * 511).astype(np.int32), 0, 511)
+    rays = d.smoothstep(0.05, 0.75, shafts[idx] * 0.5 + 0.5) * np.exp(-ys / (0.45 + 0.3 * inten))
+    bg = d.add_light(bg, pal.light, d.resize(rays.astype(F32), w, h) * (0.2 + 0.25 * inten))
+    # Caustic ripples near the surface.
+    caustic = d.fractal_noise(rng, h, w, scale=4.0, octaves=3, stretch=(0.6, 1.4), work=2)
+    ripple = np.abs(np.sin(caustic * 22.0))
+    ysn = (np.arange(h, dtype=F32) / h)[:, None]
+    bg = d.add_light(bg, pal.light, (1 - ripple) ** 12 * np.exp(-ysn / 0.08) * 0.25)
+
+    mid = Layer(h, w)
+    floor_y = (0.84 + 0.06 * d.noise_1d(rng, w, scale=3, octaves=4)) * h
+    bed = d.vgrad(h, w, [(0.0, pal.shadow), (1.0, pal.deep)])
+    mid.paint(bed, d.fill_below(h, w, floor_y))
+    # Kelp: swaying ribbons from the sea floor, darker when nearer.
+    for depth in (0.5, 1.0):
+        canvas = np.zeros((h, w), np.uint8)
+        n = int((5 + 7 * inten) * (w / h) / 1.78 * (1.5 if depth < 1 else 1.0))
+        for _ in range(n):
+            x0 = rng.random() * w
+            base = float(np.interp(x0, np.arange(w), floor_y)) + 5 * px
+            top = base - (0.25 + 0.45 * rng.random()) * h * depth
+            t = np.linspace(0, 1, 24)
+            sway = (
+                (12 + 30 * rng.random())
+                * px
+                * np.sin(t * (2 + 3 * rng.random()) + rng.random() * 6)
+            )
+            pts = np.stack([x0 + sway * t, base + (top - base) * t], 1)
+            # A tapering ribbon: offset the centre line along its normal, wide at the root.
+            half = (3 + 5 * rng.random()) * px * depth * (1.0 - 0.85 * t)[:, None]
+            tang = np.gradient(pts, axis=0)
+            normal = np.stack([-tang[:, 1], tang[:, 0]], 1)
+            normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
+            outline = np.concatenate([pts + normal * half, (pts - normal * half)[::-1]])
+            cv2.fillPoly(canvas, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        col = d.mix(pal.shadow, pal.deep, depth * 0.8)
+        mid.paint(col, canvas.astype(F32) / 255.0)
+    # Haze between kelp and camera.
+    mid.paint(
+        d.mix(pal.mid, pal.shadow, 0.5), d.smoothstep(0.4, 1.0, ysn) * np.ones((1, w), F32) * 0.15
+    )
+
+    fg = Layer(h, w)
+    n = int(25 + 70 * inten)
+    bx = (ctx.focal[0] + rng.normal(0, 0.25, n)) * w
+    by = rng.random(n) * h
+    br = (2 + rng.random(n) ** 2 * 9) * px
+    ring = np.zeros((h, w), np.uint8)
+    for x, y, r in zip(bx, by, br, strict=True):
+        cv2.circle(
+            ring, (int(x * 16), int(y * 16)), int(r * 16), 200, max(1, int(px)), cv2.LINE_AA, 4
+        )
+    ring_f = ring.astype(F32) / 255.0
+    fg.paint(pal.light, np.clip(ring_f + d.glow(ring_f, 3 * px), 0, 1))
+    _particles(
+        ctx, fg, int(80 + 100 * inten), d.mix(pal.light, pal.mid, 0.4), (0.5, 1.3), glow_px=2
+    )
+    return Layers(bg, mid, fg)
+
+
 FAMILY_RENDERERS: dict[str, Callable[[Ctx], Layers]] = {
+    "underwater": underwater,
     "space": space,
     "water": water,
     "city": city,
@@ -661,6 +821,46 @@ FAMILY_RENDERERS: dict[str, Callable[[Ctx], Layers]] = {
 }
 
 
+# --------------------------------------------------------------------------- combinations
+
+# Families with a horizon whose ground can turn into water when the prompt also names water,
+# and where the shore lies (fraction of the ground below the horizon kept as land).
+REFLECTIVE = {"city": 0.0, "forest": 0.1, "desert": 0.55}
+
+
+def reflect_into_water(ctx: Ctx, layers: Layers, land: float = 0.0) -> None:
+    """Replace the ground below the shore with a rippled, darkened mirror of the scene above."""
+    h, w, pal, px = ctx.h, ctx.w, ctx.pal, ctx.px
+    shore_frac = ctx.horizon + land * (1.0 - ctx.horizon)
+    shore = int(min(h - 2, max(2, round(shore_frac * h))))
+    above = layers.bg[:shore] * (1.0 - layers.mid.a[:shore, :, None]) + layers.mid.rgb[:shore]
+    depth = h - shore
+    rows = np.arange(depth, dtype=F32)
+    src = np.clip(shore - 1 - rows.astype(np.int32), 0, shore - 1)
+    # Ripples grow toward the camera; their phase varies along x for a wavy, broken mirror.
+    amp = (1.0 + 6.0 * rows / max(1, depth)) * px
+    xs = np.arange(w, dtype=F32)
+    shift = amp[:, None] * np.sin(rows[:, None] * 0.35 / px + np.sin(xs[None, :] * 0.02 / px) * 2.0)
+    cols = np.clip((xs[None, :] + shift).astype(np.int32), 0, w - 1)
+    refl = above[src[:, None], cols]
+    fade = np.linspace(0.7, 0.3, depth, dtype=F32)[:, None, None]
+    water = np.zeros((h, w, 3), F32)
+    water[shore:] = refl * fade + np.asarray(pal.deep, F32) * (1.0 - fade) * 0.6
+    # Horizontal glints where bright lights are mirrored.
+    lum = water @ np.array([0.2126, 0.7152, 0.0722], F32)
+    streak = cv2.blur(d.smoothstep(0.25, 0.6, lum), (max(3, int(25 * px)), 1))
+    water = d.add_light(water, pal.light, streak * 0.35)
+    mask = np.zeros((h, w), F32)
+    mask[shore:] = 1.0
+    layers.mid.paint(water, mask)
+    layers.mid.paint(
+        pal.deep,
+        np.clip(1.0 - np.abs(np.arange(h, dtype=F32)[:, None] - shore) / (1.5 * px), 0, 1)
+        * np.ones((1, w), F32)
+        * 0.6,
+    )
+
+
 # --------------------------------------------------------------------------- effects
 
 
@@ -668,12 +868,12 @@ def apply_effects(ctx: Ctx, layers: Layers) -> None:
     h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
     for eff in ctx.effects:
         if eff == "fog":
-            n = d.fractal_noise(rng, h, w, scale=1.2, octaves=4, stretch=(0.8, 0.6))
+            fog_n = d.fractal_noise(rng, h, w, scale=1.2, octaves=4, stretch=(0.8, 0.6))
             ysn = (np.arange(h, dtype=F32) / h)[:, None]
             band = np.exp(-(((ysn - ctx.horizon - 0.05) / 0.25) ** 2))
             layers.mid.paint(
                 d.mix(pal.light, pal.mid, 0.3),
-                d.smoothstep(0.3, 0.9, n) * band * (0.55 - 0.25 * inten),
+                d.smoothstep(0.3, 0.9, fog_n) * band * (0.4 - 0.2 * inten),
             )
         elif eff == "rain":
             n = int((250 + 600 * inten) * w * h / (1280 * 720))
@@ -723,13 +923,13 @@ def apply_effects(ctx: Ctx, layers: Layers) -> None:
                 glow_px=3,
             )
         elif eff == "lightning" and inten > 0.45:
-            x = (0.2 + 0.6 * rng.random()) * w
-            pts = [(x, 0.0)]
-            y = 0.0
-            while y < ctx.horizon * h:
-                y += (20 + rng.random() * 40) * px
-                x += rng.normal(0, 25) * px
-                pts.append((x, y))
+            bx = float((0.2 + 0.6 * rng.random()) * w)
+            pts = [(bx, 0.0)]
+            by = 0.0
+            while by < ctx.horizon * h:
+                by += float((20 + rng.random() * 40) * px)
+                bx += float(rng.normal(0, 25) * px)
+                pts.append((bx, by))
             segs = np.array([(*pts[i], *pts[i + 1]) for i in range(len(pts) - 1)], F32)
             bolt = d.lines(h, w, segs, np.ones(len(segs), F32), max(1, int(2 * px)))
             layers.fg.paint((0.95, 0.95, 1.0), np.clip(bolt + d.glow(bolt, 20 * px) * 3.0, 0, 1))

@@ -6,6 +6,7 @@ random choice comes from a generator seeded by the spec), so stored PNGs are byt
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -14,7 +15,13 @@ import numpy as np
 from services.seeder import drawing as d
 from services.seeder.characters import grade_character
 from services.seeder.drawing import F32, Layer
-from services.seeder.motifs import FAMILY_RENDERERS, Ctx, apply_effects
+from services.seeder.motifs import (
+    FAMILY_RENDERERS,
+    REFLECTIVE,
+    Ctx,
+    apply_effects,
+    reflect_into_water,
+)
 from services.seeder.palette import Palette, build_palette, stable_hash
 from services.seeder.vocabulary import FAMILIES, Interpretation, interpret
 
@@ -40,7 +47,7 @@ ROLE_LOOKS: dict[str, RoleLook] = {
     "intro": RoleLook(0.66, (0.5, 0.52), -0.12, -0.015, 0.82, 0.88, 0.5, 0.3),
     "build": RoleLook(0.58, (0.34, 0.45), 0.0, 0.0, 0.95, 0.95, 0.42, 0.68),
     "climax": RoleLook(0.55, (0.5, 0.42), 0.12, 0.0, 1.15, 1.06, 0.3, 0.5),
-    "bridge": RoleLook(0.68, (0.7, 0.5), -0.05, 0.06, 0.9, 0.92, 0.45, 0.3),
+    "bridge": RoleLook(0.68, (0.7, 0.5), -0.05, 0.04, 0.9, 0.92, 0.45, 0.3),
     "peak": RoleLook(0.52, (0.62, 0.4), 0.1, -0.02, 1.12, 1.04, 0.32, 0.42),
     "resolution": RoleLook(0.63, (0.4, 0.5), -0.1, -0.03, 0.88, 0.95, 0.5, 0.66),
 }
@@ -69,6 +76,8 @@ class SceneSpec:
     index: int = 0
     characters: list[Sprite] = field(default_factory=list)
     export_layers: bool = True
+    # The concept's mood descriptors ("dark", "euphoric", ...), space separated.
+    mood_words: str = ""
 
 
 @dataclass
@@ -95,6 +104,16 @@ def scene_palette(spec: SceneSpec) -> tuple[Palette, Interpretation, Interpretat
     source = own if own.colors and not set(own.colors) <= set(video.colors) else video
     if not source.colors and not source.unknown:
         source = own
+    mood = interpret(spec.mood_words)
+    if mood.terms:
+        # The music's own mood words tint the palette (warm/cool, light/dark) but never replace
+        # the colours the prompt asked for.
+        source = dataclasses.replace(
+            source,
+            warmth=float(np.clip(source.warmth + 0.5 * mood.warmth, -1, 1)),
+            light=float(np.clip(source.light + 0.5 * mood.light, -1, 1)),
+            energy=float(np.clip(source.energy + 0.5 * mood.energy, -1, 1)),
+        )
     base = build_palette(
         source,
         mood_valence=spec.mood_valence,
@@ -105,17 +124,22 @@ def scene_palette(spec: SceneSpec) -> tuple[Palette, Interpretation, Interpretat
     return base.shifted(look.hue, look.sat, look.val), own, video
 
 
-def _grade_params(spec: SceneSpec, intensity: float, style: str) -> tuple[float, float, float]:
+def _grade_params(
+    spec: SceneSpec, intensity: float, style: str, mood_light: float = 0.0
+) -> tuple[float, float, float]:
     contrast = 0.92 + 0.33 * intensity
     saturation = 0.98 + 0.32 * intensity
-    brightness = 0.88 + 0.2 * (spec.mood_brightness - 0.5) + 0.12 * intensity
+    brightness = 0.88 + 0.2 * (spec.mood_brightness - 0.5) + 0.12 * intensity + 0.12 * mood_light
     if style == "vivid":
         saturation *= 1.2
     elif style == "noir":
         saturation *= 0.08
         contrast *= 1.15
-    elif style in ("pastel", "faded"):
+    elif style == "faded":
         saturation *= 0.82
+        contrast *= 0.9
+    elif style == "pastel":
+        saturation *= 0.95
         contrast *= 0.9
     return contrast, saturation, brightness
 
@@ -137,7 +161,7 @@ class Grade:
         contrast, sat, bright = params
         k0 = 0.35 * (1.0 - contrast)  # contrast pivots around 0.35
         gain, lift = (
-            (0.9, 0.07) if style == "faded" else (0.86, 0.14) if style == "pastel" else (1.0, 0.0)
+            (0.9, 0.07) if style == "faded" else (0.9, 0.1) if style == "pastel" else (1.0, 0.0)
         )
         return Grade(
             A=bright * sat * contrast * gain,
@@ -188,19 +212,29 @@ def place_characters(
     return layer
 
 
+# Above this long side we render at this size and upscale: the drawing is smooth (noise fields,
+# glows, anti-aliased shapes), and it bounds memory (~315 MB per worker at 1920x1080 vs ~1.3 GB
+# at 3840x2160).
+MAX_RENDER_SIDE = 1920
+
+
 def render_scene(spec: SceneSpec) -> Rendered:
+    if max(spec.width, spec.height) > MAX_RENDER_SIDE:
+        return _render_upscaled(spec)
     h, w = spec.height, spec.width
     pal, own, video = scene_palette(spec)
     look = ROLE_LOOKS.get(spec.role, ROLE_LOOKS["unspecified"])
     family = choose_family(own, video)
-    effects = list(dict.fromkeys(own.effects + video.effects))[:3]
+    mood = interpret(spec.mood_words)
+    effects = list(dict.fromkeys(own.effects + video.effects + mood.effects[:1]))[:3]
     style = own.grade or video.grade
     intensity = float(
         np.clip(
             0.6 * spec.intensity
             + 0.25 * spec.mood_energy
             + look.intensity_bias
-            + 0.12 * (own.energy or video.energy),
+            + 0.12 * (own.energy or video.energy)
+            + 0.08 * mood.energy,
             0.0,
             1.0,
         )
@@ -220,58 +254,91 @@ def render_scene(spec: SceneSpec) -> Rendered:
         light_side=light_side,
         effects=effects,
         variant=spec.index,
+        tags=frozenset(own.terms + video.terms),
     )
     layers = FAMILY_RENDERERS[family](ctx)
+    motifs = own.motifs or video.motifs
+    if family in REFLECTIVE and motifs.get("water", 0.0) >= 0.5:
+        reflect_into_water(ctx, layers, REFLECTIVE[family])
     apply_effects(ctx, layers)
 
-    grade = Grade.make(_grade_params(spec, intensity, style), style)
-    flat = grade.apply(layers.bg)
-    out_layers = [np.concatenate([d.to_u8(flat), np.full((h, w, 1), 255, np.uint8)], axis=2)]
+    grade = Grade.make(_grade_params(spec, intensity, style, mood.light), style)
+    bg = grade.apply(layers.bg)
     char_layer = place_characters(spec, look, pal, ctx.px, light_side)
     named = [("mid", layers.mid), ("foreground", layers.fg)]
     if char_layer is not None:
         named.insert(1, ("character", char_layer))
-    exported: dict[str, np.ndarray] = {}
+    premuls: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    flat = bg.copy()
     for name, layer in named:
         # Characters are graded on their own (grade_character); scenery gets the scene grade.
         premul = layer.rgb if name == "character" else grade.apply(layer.rgb, layer.a)
         flat *= (1.0 - layer.a)[..., None]
         flat += premul
-        if spec.export_layers:
-            exported[name] = d.to_u8(d.unpremultiply(premul, layer.a))
-    # Message order: background, mid, foreground, character.
-    out_layers += [exported[n] for n in ("mid", "foreground", "character") if n in exported]
-    if not spec.export_layers:
-        out_layers = []
+        premuls[name] = (premul, layer.a)
 
-    flat = _post(flat, pal, intensity, look, rng, ctx.px)
-    return Rendered(d.to_u8(flat), out_layers, pal, family, effects)
+    bloom, vignette = _bloom_and_vignette(flat, pal, intensity, look, ctx.px)
+    out_layers: list[np.ndarray] = []
+    if spec.export_layers:
+        # Bake bloom into the background and the vignette into every layer, so a consumer that
+        # composites the layers (parallax) sees the keyframe's light; only the grain is left out
+        # (it should move per frame, not slide with a layer).
+        vig3 = vignette[..., None]
+        bg += bloom
+        bg *= vig3
+        out_layers.append(np.concatenate([d.to_u8(bg), np.full((h, w, 1), 255, np.uint8)], axis=2))
+        # Message order: background, mid, foreground, character.
+        for name in ("mid", "foreground", "character"):
+            if name in premuls:
+                premul, alpha = premuls[name]
+                out_layers.append(d.to_u8(d.unpremultiply(premul * vig3, alpha)))
 
-
-def _post(
-    img: np.ndarray,
-    pal: Palette,
-    intensity: float,
-    look: RoleLook,
-    rng: np.random.Generator,
-    px: float,
-) -> np.ndarray:
-    """Bloom, vignette and film grain on the flattened picture (screen-space, so not in layers)."""
-    h, w = img.shape[:2]
-    # Bloom and vignette are smooth: compute them at 1/8 size and upscale.
-    sw, sh = max(8, w // 8), max(8, h // 8)
-    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
-    bright = d.smoothstep(0.6, 1.1, small @ _LUMA)
-    bloom = cv2.GaussianBlur(bright, (0, 0), sigmaX=max(1.0, 18 * px / 8))
-    bloom *= 0.25 + 0.35 * intensity
-    bloom_rgb = bloom[..., None] * np.asarray(d.mix(pal.light, pal.accent, 0.3), F32)
-    v = d.radial(sh, sw, 0.5, 0.5) / (0.5 * np.hypot(1.0, w / h))
-    vig = 1.0 - look.vignette * d.smoothstep(0.45, 1.15, v)
-    img += d.resize(bloom_rgb.astype(F32), w, h)
-    img *= d.resize(vig.astype(F32), w, h)[..., None]
+    flat += bloom
+    flat *= vignette[..., None]
     # Film grain, generated at half size for a softer, more organic texture.
     gh, gw = max(2, h // 2), max(2, w // 2)
     grain = rng.standard_normal((gh, gw), dtype=F32)
     grain *= 0.012 + 0.01 * intensity
-    img += d.resize(grain, w, h)[..., None]
-    return img
+    flat += d.resize(grain, w, h)[..., None]
+    return Rendered(d.to_u8(flat), out_layers, pal, family, effects)
+
+
+def _render_upscaled(spec: SceneSpec) -> Rendered:
+    k = MAX_RENDER_SIDE / max(spec.width, spec.height)
+    sw, sh = max(16, round(spec.width * k)), max(16, round(spec.height * k))
+    sprites = [
+        Sprite(
+            cv2.resize(
+                s.rgba,
+                (max(1, round(s.rgba.shape[1] * k)), max(1, round(s.rgba.shape[0] * k))),
+                interpolation=cv2.INTER_AREA,
+            )
+        )
+        for s in spec.characters
+    ]
+    small = render_scene(dataclasses.replace(spec, width=sw, height=sh, characters=sprites))
+    size = (spec.width, spec.height)
+    return Rendered(
+        cv2.resize(small.image, size, interpolation=cv2.INTER_CUBIC),
+        [cv2.resize(layer, size, interpolation=cv2.INTER_CUBIC) for layer in small.layers],
+        small.palette,
+        small.family,
+        small.effects,
+    )
+
+
+def _bloom_and_vignette(
+    img: np.ndarray, pal: Palette, intensity: float, look: RoleLook, px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bloom light (HxWx3, to add) and vignette (HxW, to multiply), both smooth, so they are
+    computed at 1/8 size and upscaled."""
+    h, w = img.shape[:2]
+    sw, sh = max(8, w // 8), max(8, h // 8)
+    small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+    bright = d.smoothstep(0.6, 1.1, small @ _LUMA)
+    bloom = cv2.GaussianBlur(bright, (0, 0), sigmaX=max(1.0, 18 * px / 8))
+    bloom = bloom * (0.25 + 0.35 * intensity)
+    bloom_rgb = bloom[..., None] * np.asarray(d.mix(pal.light, pal.accent, 0.3), F32)
+    v = d.radial(sh, sw, 0.5, 0.5) / (0.5 * np.hypot(1.0, w / h))
+    vig = 1.0 - look.vignette * d.smoothstep(0.45, 1.15, v)
+    return d.resize(bloom_rgb.astype(F32), w, h), d.resize(vig.astype(F32), w, h)

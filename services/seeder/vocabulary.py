@@ -11,7 +11,17 @@ import re
 from dataclasses import dataclass, field
 
 # Motif families the procedural engine can draw (see motifs.py).
-FAMILIES = ("space", "water", "city", "forest", "fire", "aurora", "geometric", "desert")
+FAMILIES = (
+    "space",
+    "water",
+    "city",
+    "forest",
+    "fire",
+    "aurora",
+    "geometric",
+    "desert",
+    "underwater",
+)
 # Textures layered on top of any family.
 EFFECTS = ("rain", "fog", "snow", "embers", "bokeh", "sparkle", "dust", "lightning")
 
@@ -60,8 +70,8 @@ VOCABULARY: dict[str, Term] = {
     "space nebula": _t("#7a2cff #ff3d9a #0b0630 #38d9ff", "space:2", "sparkle", -0.1, 0.2, -0.4),
     "northern lights": _t("#3dffa8 #1fb5ff #0a1433 #b06bff", "aurora:2", "snow", -0.6, 0, -0.3),
     "city lights": _t("#ffb347 #ff4f8b #14143a", "city:1.5", "bokeh", 0.3, 0.1, -0.3),
-    "deep sea": _t("#03253f #0a6f8f #38e0d0", "water:1.5", "bokeh", -0.7, -0.2, -0.5),
-    "under water": _t("#03253f #0a6f8f #38e0d0", "water:1.5", "bokeh", -0.7, -0.2, -0.3),
+    "deep sea": _t("#03253f #0a6f8f #38e0d0", "underwater:2", "", -0.7, -0.2, -0.5),
+    "under water": _t("#0a6f8f #38e0d0 #03253f", "underwater:2", "", -0.7, -0.2, -0.3),
     "golden hour": _t("#ffb347 #ffd27a #c0552f", "desert:0.4", "dust", 0.9, 0, 0.4),
     "outer space": _t("#0b0630 #3b2c8f #b8c4ff", "space:2", "sparkle", -0.5, 0, -0.6),
     "city": _t("", "city:1"),
@@ -74,8 +84,15 @@ VOCABULARY: dict[str, Term] = {
     "wave": _t("#1773b8 #bff0ff", "water:1", "sparkle", -0.4, 0.2),
     "beach": _t("#ffd9a0 #2fc4d9", "water:0.8", "sparkle", 0.4, -0.1, 0.4),
     "lake": _t("#3a6f8f #cfe6ef", "water:0.8", "fog", -0.3, -0.3),
-    "river": _t("#3a7f8f", "water:0.7 forest:0.4", "", -0.2, -0.1),
-    "underwater": _t("#03253f #0a6f8f #38e0d0", "water:1.5", "bokeh", -0.7, -0.2, -0.3),
+    "river": _t("#3a7f8f", "water:0.7", "", -0.2, -0.1),
+    "harbor": _t("#1f4f7f #ffb347", "water:0.8 city:0.5", "bokeh", -0.1),
+    "reflection": _t("", "water:0.6"),
+    "underwater": _t("#0a6f8f #38e0d0 #03253f", "underwater:2", "", -0.7, -0.2, -0.3),
+    "coral": _t("#ff6f61 #0a6f8f #ffd1a8", "underwater:1.2", "", 0.3, 0.1, 0.1),
+    "reef": _t("#ff8f6b #14b8a6", "underwater:1.2", "", 0.2),
+    "fish": _t("#38e0d0", "underwater:0.8"),
+    "bubble": _t("#bff0ff", "underwater:0.6", "", -0.3),
+    "kelp": _t("#2f5d50 #38e0d0", "underwater:1"),
     "forest": _t("#2f5d50 #1b2e2a #8fbf7a", "forest:1", "", -0.1, -0.2),
     "tree": _t("#2f5d50", "forest:0.8"),
     "jungle": _t("#0f6b3a #7bd389 #ffd166", "forest:1.2", "fog", 0.3, 0.2),
@@ -178,6 +195,15 @@ VOCABULARY: dict[str, Term] = {
     "nostalgic": _t("#e8b27a #8f6a5a", "", "dust", 0.5, -0.3, 0, "faded"),
     "ethereal": _t("#e6dcff #bff0ff", "aurora:0.4", "fog sparkle", -0.1, -0.4, 0.4, "pastel"),
     "psychedelic": _t("#ff2bd6 #ffd60a #00e5ff #7a2cff", "geometric:1", "", 0, 0.8, 0.2, "vivid"),
+    # --- seasons ---
+    "cherry blossom": _t(
+        "#ffb7c5 #ff6f91 #fff0f3 #5a3a4a", "forest:1.2", "sparkle", 0.3, -0.2, 0.4
+    ),
+    "sakura": _t("#ffb7c5 #ff6f91 #fff0f3", "forest:1", "sparkle", 0.3, -0.2, 0.4),
+    "autumn": _t("#e8752a #c0392b #ffc15e #3a1f14", "forest:0.8", "dust", 0.8, 0, 0.1),
+    "fall": _t("#e8752a #c0392b #ffc15e", "forest:0.6", "dust", 0.8),
+    "spring": _t("#9be564 #ffd1dc #fff6a8", "forest:0.6", "sparkle", 0.3, 0, 0.4, "pastel"),
+    "summer": _t("#ffd166 #06d6a0 #118ab2", "water:0.4", "sparkle", 0.6, 0.3, 0.5, "vivid"),
     # --- eras ---
     "retro": _t("#ff6f3c #ffc93c #155263", "", "", 0.5, 0, 0, "faded"),
     "80s": _t("#ff2bd6 #00e5ff #2a0a4a", "city:0.6 geometric:0.4", "", 0, 0.4, -0.2, "vivid"),

@@ -193,6 +193,8 @@ def test_page_uploads_shows_progress_and_plays_the_video(
         while time.monotonic() < deadline and status != "completed":
             status = browser.js("document.getElementById('project-status').textContent")
             status = status.replace(" ", "_")
+            if status == "seeds_generated" and status not in seen:
+                browser.screenshot(SCREENSHOT_COPY / "lumiere-page-progress.png")
             seen.add(status)
             time.sleep(0.05)
         assert status == "completed", f"page stuck at {status!r}; saw {seen}"
@@ -234,6 +236,14 @@ def test_page_uploads_shows_progress_and_plays_the_video(
             assert img.width >= 1000
             # Not a blank page: the dark theme plus content gives many distinct colours.
             assert len(img.convert("RGB").getcolors(1 << 20) or []) > 50
+
+        # Delete from the list (confirm() answered yes): the row and the card go away.
+        browser.js("window.confirm = () => true")
+        browser.js("document.querySelector('#projects tbody tr .danger').click()")
+        assert browser.wait_for(
+            "document.querySelectorAll('#projects tbody tr').length === 0"
+            " && document.getElementById('project-card').hidden"
+        )
     finally:
         browser.close()
 
@@ -254,6 +264,26 @@ def test_page_is_self_contained(live_gateway: tuple[str, Any]) -> None:
         resp = httpx.get(base + path)
         assert resp.status_code == 200
         assert "http://" not in resp.text and "https://" not in resp.text, path
+    docs = httpx.get(base + "/docs").text
+    assert "/static/vendor/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        assert httpx.get(f"{base}/static/vendor/{asset}").status_code == 200
     html = httpx.get(base + "/").text
     for element_id in ("audio", "prompt", "images", "player", "projects"):
         assert f'id="{element_id}"' in html
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_api_docs_render_offline(live_gateway: tuple[str, Any], tmp_path: Path) -> None:
+    base, _ = live_gateway
+    browser = Browser(str(CHROMIUM), tmp_path / "profile")
+    try:
+        browser.call("Page.navigate", url=base + "/docs")
+        # Swagger UI (served locally) renders one block per operation from /openapi.json.
+        count = browser.wait_for("document.querySelectorAll('.opblock').length", timeout=30)
+        assert count >= 15
+        assert "/api/v1/projects/{project_id}/events" in browser.js("document.body.innerText")
+        browser.screenshot(tmp_path / "docs.png")
+        shutil.copy(tmp_path / "docs.png", SCREENSHOT_COPY / "lumiere-docs.png")
+    finally:
+        browser.close()

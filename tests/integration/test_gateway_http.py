@@ -110,30 +110,56 @@ def test_large_upload_is_never_held_in_memory(live: LiveGateway, tmp_path: Path)
     assert peak < size / 4, f"peak {peak >> 20} MiB for a {size >> 20} MiB upload"
 
 
-def test_closing_the_event_stream_ends_the_watch(live: LiveGateway) -> None:
+def _wait(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _create(client: httpx.Client) -> str:
     out = io.BytesIO()
     t = np.arange(22050) / 22050
     sf.write(out, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 22050, format="WAV")
+    resp = client.post(
+        "/api/v1/projects",
+        data={"prompt": "p"},
+        files={"audio": ("a.wav", out.getvalue(), "audio/wav")},
+    )
+    return str(resp.json()["id"])
+
+
+def test_event_streams_share_one_watch_and_clean_up(live: LiveGateway) -> None:
+    follower = live.app.state.follower
     with httpx.Client(base_url=live.url, timeout=10) as client:
-        pid = client.post(
-            "/api/v1/projects",
-            data={"prompt": "p"},
-            files={"audio": ("a.wav", out.getvalue(), "audio/wav")},
-        ).json()["id"]
+        # A project nobody runs: watched while someone listens, released when they leave.
+        idle = _create(client)
+        with client.stream("GET", f"/api/v1/projects/{idle}/events") as stream:
+            assert next(stream.iter_lines()).startswith("retry:")
+            assert _wait(lambda: live.fake.watchers == 1)
+        assert _wait(lambda: live.fake.watchers == 0)
+        assert follower.subscribers(idle) == 0
+
+        # A running project: three browsers, one WatchProject call behind them.
+        pid = _create(client)
         client.post(f"/api/v1/projects/{pid}/process")
-        # The gateway's own stage tracker watches too; wait for it, then count ours on top.
-        deadline = time.monotonic() + 5
-        while live.fake.watchers < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        baseline = live.fake.watchers
-        with client.stream("GET", f"/api/v1/projects/{pid}/events") as stream:
-            lines = stream.iter_lines()
-            assert next(lines).startswith("retry:")
-            while live.fake.watchers < baseline + 1 and time.monotonic() < deadline:
-                next(lines)
-            assert live.fake.watchers == baseline + 1
-        # The client left mid-run: the gateway must cancel its WatchProject call.
-        deadline = time.monotonic() + 5
-        while live.fake.watchers > baseline and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert live.fake.watchers <= baseline
+        with (
+            client.stream("GET", f"/api/v1/projects/{pid}/events") as a,
+            client.stream("GET", f"/api/v1/projects/{pid}/events") as b,
+        ):
+            with client.stream("GET", f"/api/v1/projects/{pid}/events") as c:
+                assert follower.subscribers(pid) == 3
+                assert live.fake.watchers == 1
+                lines = c.iter_lines()
+                assert next(lines).startswith("retry:")
+            # One left mid-run; the others still get everything to the end.
+            assert _wait(lambda: follower.subscribers(pid) == 2)
+            text_a = a.read().decode()
+            text_b = b.read().decode()
+        for text in (text_a, text_b):
+            assert "event: state" in text
+            assert text.rstrip().endswith('data: {"status":"completed"}')
+        assert _wait(lambda: live.fake.watchers == 0)
+        assert follower.subscribers(pid) == 0

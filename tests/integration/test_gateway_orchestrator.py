@@ -133,6 +133,9 @@ async def test_rest_flow_against_the_real_orchestrator(live: Live) -> None:
     assert final["concept"]["tempo_bpm"] == 120.0
     assert len(final["keyframes"]) == 4 and len(final["segments"]) >= 3
     assert sum(s["end_frame"] - s["start_frame"] for s in final["segments"]) == 8 * 12
+    assert final["run_kind"] == "full"
+    assert {t["stage"] for t in final["tasks"]} >= {"concept", "seeder", "segment", "compose"}
+    assert all(t["status"] == "done" for t in final["tasks"])
 
     video = await live.client.get(final["video_url"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
@@ -163,6 +166,8 @@ async def test_rest_flow_against_the_real_orchestrator(live: Live) -> None:
     await live.events(pid)
     resp = await live.client.get(f"/api/v1/projects/{pid}/preview")
     assert resp.status_code == 200, resp.text
+    project = (await live.client.get(f"/api/v1/projects/{pid}")).json()
+    assert project["preview_url"] == f"/api/v1/projects/{pid}/preview"
 
     assert (await live.client.delete(f"/api/v1/projects/{pid}")).status_code == 204
     assert (await live.client.get(f"/api/v1/projects/{pid}")).status_code == 404

@@ -81,17 +81,25 @@ def _get(stub: orchestrator_pb2_grpc.OrchestratorServiceStub, pid: str) -> pb.Pr
     return stub.GetProject(pb.GetProjectRequest(project_id=pid), timeout=5).project
 
 
-def _wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def _wait_until(predicate, timeout: float, what: str, stack: ProcessStack | None = None):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
+    error: Exception | None = None
     while time.monotonic() < deadline:
         try:
             value = predicate()
-        except grpc.RpcError:
-            value = None
+        except grpc.RpcError as exc:
+            value, error = None, exc
         if value:
             return value
         time.sleep(0.02)
-    raise TimeoutError(f"timed out waiting for {what}")
+    logs = ""
+    if stack is not None:
+        logs = "\n".join(
+            f"--- {p.log_path.name}\n{p.log_path.read_text(errors='replace')[-1500:]}"
+            for p in stack.procs
+            if p.log_path.exists()
+        )
+    raise TimeoutError(f"timed out waiting for {what} (last error: {error})\n{logs}")
 
 
 def _frames(stack: ProcessStack, key: str) -> int:
@@ -114,6 +122,7 @@ def test_killed_animator_mid_render_still_completes(stages: ProcessStack) -> Non
 
         def running_on_victim() -> pb.StageTask | None:
             project = _get(stub, "kill-anim")
+            assert project.state not in FINISHED, (project.state, project.error)
             return next(
                 (
                     t
@@ -125,12 +134,15 @@ def test_killed_animator_mid_render_still_completes(stages: ProcessStack) -> Non
                 None,
             )
 
-        task = _wait_until(running_on_victim, 60, "a segment rendering on the first animator")
+        task = _wait_until(
+            running_on_victim, 60, "a segment rendering on the first animator", stages
+        )
         victim.kill()
         project = _wait_until(
             lambda: (p := _get(stub, "kill-anim")).state in FINISHED and p,
             90,
             "the project to finish",
+            stages,
         )
         assert project.state == PS.PROJECT_STATE_COMPLETED, (project.failed_stage, project.error)
         moved = next(t for t in project.tasks if t.stage == "segment" and t.index == task.index)
@@ -152,18 +164,19 @@ def test_killed_orchestrator_resumes_without_rerendering(stages: ProcessStack) -
 
         def some_done() -> pb.Project | None:
             project = _get(stub, "resume-1")
+            assert project.state not in FINISHED, (project.state, project.error)
             done = [t for t in project.tasks if t.stage == "segment" and t.status == "done"]
             total = [t for t in project.tasks if t.stage == "segment"]
             return project if 1 <= len(done) < len(total) else None
 
-        before = _wait_until(some_done, 60, "some but not all segments rendered")
+        before = _wait_until(some_done, 60, "some but not all segments rendered", stages)
         orch.kill()  # crash: no graceful shutdown, the lease stays on the dead process
         done_before = {
             t.index: t for t in before.tasks if t.stage == "segment" and t.status == "done"
         }
         orch.start()  # same replica id: takes its own lease back at once
         project = _wait_until(
-            lambda: (p := _get(stub, "resume-1")).state in FINISHED and p, 90, "resumed run"
+            lambda: (p := _get(stub, "resume-1")).state in FINISHED and p, 90, "resumed run", stages
         )
         assert project.state == PS.PROJECT_STATE_COMPLETED, (project.failed_stage, project.error)
         after = {t.index: t for t in project.tasks if t.stage == "segment"}
@@ -202,7 +215,6 @@ def _run_many(stages: ProcessStack, pg_url: str, count: int, prefix: str) -> dic
         "LUMIERE_DATABASE_URL": pg_url,
         "LUMIERE_ORCHESTRATOR_REPLICA_MAX_PROJECTS": "3",
         "LUMIERE_ORCHESTRATOR_MAX_ACTIVE_PROJECTS": "4",
-        "LUMIERE_ORCHESTRATOR_LEASE_S": "5",
     }
     orchs = [stages.orchestrator(f"{prefix}-a", env), stages.orchestrator(f"{prefix}-b", env)]
     for o in orchs:
@@ -223,6 +235,7 @@ def _run_many(stages: ProcessStack, pg_url: str, count: int, prefix: str) -> dic
             ),
             240,
             f"{count} projects to finish",
+            stages,
         )
         elapsed = time.monotonic() - started
     finally:

@@ -197,10 +197,20 @@ async def test_full_run_states_progress_and_fanout(settings: Settings, store: Lo
         ]
         seen = [s for s in dict.fromkeys(states) if s in order]
         assert seen == order
-        assert states == sorted(states, key=order.index if False else lambda s: s)
+        assert states == sorted(states)  # never goes backwards
         assert any(e.progress.stage == "animator" and 0 < e.progress.done < 8 for e in events)
-        # 8 segments x 0.2 s over 2 replicas x 2 in flight: ~0.4 s, far below 1.6 s sequential.
-        assert elapsed < 1.4, elapsed
+        # 8 segments x 0.2 s over 2 replicas x 2 in flight: renders overlap (4 at a time), so the
+        # stage takes ~0.4 s instead of 1.6 s.
+        edges = []
+        for t in project.tasks:
+            if t.stage == "segment":
+                edges += [(t.started_at.ToNanoseconds(), 1), (t.finished_at.ToNanoseconds(), -1)]
+        level = peak = 0
+        for _, step in sorted(edges):
+            level += step
+            peak = max(peak, level)
+        assert peak == 4, peak
+        assert elapsed < 5, elapsed
         assert len(project.segments) == 8
         assert project.segments[0].start_frame == 0 and project.segments[-1].end_frame == 96
         for a, b in zip(project.segments, project.segments[1:], strict=False):
@@ -274,6 +284,7 @@ async def test_failures_name_the_stage_and_reason(settings: Settings, store: Loc
     async with stack(settings, store, knobs, animators=1) as st:
         st_cfg = orch_server.ENGINES[0].config
         st_cfg.retry_backoff_s = 0.01
+        st_cfg.max_attempts = 2
         await _create(st, "down")
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="down"))
         project, _ = await _wait_done(st, "down")
@@ -392,7 +403,7 @@ async def test_dead_replica_is_taken_over_and_watchable_from_any_replica(
     re-rendering A's finished segments; a watcher connected to B sees the whole run."""
     monkeypatch.setenv("LUMIERE_ORCHESTRATOR_LEASE_S", "1.0")
     monkeypatch.setenv("LUMIERE_ORCHESTRATOR_POLL_S", "0.1")
-    knobs = FakeKnobs(segment_delay_s=0.3, moment_times=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    knobs = FakeKnobs(segment_delay_s=0.5, moment_times=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     concept, seeder, animator = fake_adders(knobs)
     async with AsyncExitStack() as es:
         c = await es.enter_async_context(running_service(concept, settings, store))

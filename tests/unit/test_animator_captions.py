@@ -10,7 +10,8 @@ from services.animator.planes import Planes, planes_to_rgb
 
 
 def _canvas(w: int, h: int, luma: int = 16) -> Planes:
-    return Planes(np.full((h, w), luma, np.uint8), np.full((h // 2, w // 2, 2), 128, np.uint8))
+    chroma = np.full((h // 2, w // 2), 128, np.uint8)
+    return Planes(np.full((h, w), luma, np.uint8), chroma, chroma.copy())
 
 
 def test_caption_is_visible_exactly_during_its_line() -> None:

@@ -70,3 +70,71 @@ def test_silence_gap_filled_with_inferred_beats() -> None:
     assert all(bt.inferred for bt in gap)
     beats = np.array([bt.time for bt in c.beats])
     assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.95
+
+
+def test_tempo_change_followed() -> None:
+    spec = SongSpec(
+        "tc",
+        100.0,
+        (
+            SectionSpec("verse", 12, 0.6),
+            SectionSpec("chorus", 8, 1.0, bpm=124.0, lead=True),
+        ),
+        seed=5,
+    )
+    x, truth = synth_song(spec)
+    c = analyse(x)
+    beats = np.array([b.time for b in c.beats])
+    assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.95
+    assert c.tempo_bpm == pytest.approx(100.0, rel=0.02)  # the dominant (longer) tempo
+    late = np.diff(beats[beats > truth.sections[1][0] + 4.0])
+    assert 60.0 / float(np.median(late)) == pytest.approx(124.0, rel=0.02)
+
+
+def test_humanized_swing_song() -> None:
+    spec = SongSpec(
+        "swing",
+        104.0,
+        (SectionSpec("verse", 8, 0.6), SectionSpec("chorus", 8, 1.0, lead=True)),
+        swing=0.33,
+        humanize_ms=10.0,
+        noise_level=0.01,
+        seed=6,
+    )
+    x, truth = synth_song(spec)
+    c = analyse(x)
+    beats = np.array([b.time for b in c.beats])
+    assert c.tempo_bpm == pytest.approx(104.0, rel=0.02)
+    assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.95
+    assert abs(_offset_ms(beats, truth.beats)) < 10.0
+
+
+def _pluck_notes(times: np.ndarray, seconds: float, seed: int) -> np.ndarray:
+    from services.devstack.synth import _add, _pluck
+
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * 22050), dtype=np.float32)
+    for t in times:
+        _add(out, _pluck(220 * 2 ** (rng.integers(0, 12) / 12), 0.8, 22050), float(t), 0.5, 22050)
+    return out
+
+
+def test_confidence_is_low_without_a_beat() -> None:
+    rng = np.random.default_rng(0)
+    sr, seconds = 22050, 40
+    t = np.arange(seconds * sr) / sr
+    # A drone: slowly swelling chord, no attacks.
+    drone = sum(
+        np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t / (7 + 3 * i)))
+        for i, f in enumerate([110.0, 138.6, 164.8, 220.0])
+    )
+    drone = (0.2 * drone).astype(np.float32)
+    # Free-time playing: notes at random intervals (rubato).
+    gaps = 0.55 * np.exp(rng.normal(0, 0.3, 200))
+    rubato = _pluck_notes(np.cumsum(gaps)[np.cumsum(gaps) < seconds - 1], seconds, 1)
+    noise = (0.1 * rng.standard_normal(seconds * sr)).astype(np.float32)
+    for name, y in (("drone", drone), ("rubato", rubato), ("noise", noise)):
+        c = analyse(y)
+        assert c.tempo_confidence < 0.3, name
+    metrical = _pluck_notes(np.arange(0, seconds - 1, 0.5), seconds, 2)
+    assert analyse(metrical).tempo_confidence > 0.6

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,21 @@ def test_create_project_stores_uploads_and_returns_created(env: Env) -> None:
         f"{pid}/character_1.jpg",
     ]
     assert env.fake.projects[pid].audio.key == f"uploads/{pid}/audio.wav"
+
+
+def test_client_file_names_never_become_paths(env: Env) -> None:
+    resp = env.client.post(
+        "/api/v1/projects",
+        data={"prompt": "p"},
+        files=[
+            ("audio", ("../../../etc/evil.wav", wav_bytes(), "audio/wav")),
+            ("character_images", ("/abs/x.exe", png_bytes(), "image/png")),
+        ],
+    )
+    assert resp.status_code == 201, resp.text
+    pid = resp.json()["id"]
+    assert env.uploads() == [f"{pid}/audio.wav", f"{pid}/character_0.png"]
+    assert not (env.store.root.parent / "etc").exists()
 
 
 def test_non_audio_upload_is_rejected_and_nothing_is_stored(env: Env) -> None:
@@ -375,6 +391,31 @@ def test_full_pipeline_via_sse_then_downloads(env: Env, video_bytes: bytes) -> N
     assert events[-1][1]["status"] == "completed"
 
 
+def test_polling_a_running_project_is_served_from_the_followed_copy(env: Env) -> None:
+    env.fake.step_s = 0.1
+    pid = env.create().json()["id"]
+    env.client.post(f"/api/v1/projects/{pid}/process")
+    order = ["processing", "concept_generated", "seeds_generated", "animations_generated"]
+    order.append("completed")
+    seen: list[str] = []
+    polls = 0
+    before = env.fake.calls.count("GetProject")
+    for _ in range(400):
+        body = env.client.get(f"/api/v1/projects/{pid}").json()
+        polls += 1
+        if not seen or seen[-1] != body["status"]:
+            seen.append(body["status"])
+        if body["status"] == "completed":
+            break
+        time.sleep(0.01)
+    assert seen == order, seen  # every state, in order, none skipped backwards
+    gets = env.fake.calls.count("GetProject") - before
+    # A few orchestrator reads per state change (re-read, metrics), not one per poll.
+    assert gets <= 3 * len(order) < polls
+    final = env.client.get(f"/api/v1/projects/{pid}").json()
+    assert final["video_url"] and len(final["keyframes"]) == 3
+
+
 def test_failed_project_reports_stage_and_reason(env: Env) -> None:
     pid = env.create(prompt="please fail").json()["id"]
     env.client.post(f"/api/v1/projects/{pid}/process")
@@ -440,6 +481,34 @@ def test_state_names_are_the_seeds(env: Env) -> None:
 
 
 # ---------------------------------------------------------------- service endpoints
+
+
+def test_lost_create_answer_still_returns_the_created_project(
+    tmp_path: Path, video_bytes: bytes
+) -> None:
+    gw = GatewaySettings(rpc_timeout_s=0.3, health_check_stages=False, rate_limit_per_minute=0)
+    for env in make_env(tmp_path, video_bytes, gw):
+        env.fake.create_delay_s = 0.8  # created, but the answer misses the deadline
+        resp = env.create()
+        assert resp.status_code == 201, resp.text
+        pid = resp.json()["id"]
+        assert pid in env.fake.projects
+        assert f"{pid}/audio.wav" in env.uploads()  # kept: the project needs them
+
+
+def test_create_with_the_orchestrator_down_is_503_and_leaves_nothing(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "down", orchestrator_addr="127.0.0.1:9")
+    store = LocalStore(settings.data_dir / "store")
+    gw = GatewaySettings(rpc_timeout_s=1.0, health_check_stages=False)
+    with TestClient(create_app(settings, gw, store)) as client:
+        resp = client.post(
+            "/api/v1/projects",
+            data={"prompt": "p"},
+            files={"audio": ("s.wav", wav_bytes(), "audio/wav")},
+        )
+        assert resp.status_code in (503, 504), resp.text
+        assert resp.headers.get("retry-after") or resp.status_code == 504
+    assert not any(p.is_file() for p in store.root.rglob("*"))
 
 
 def test_health_reflects_the_orchestrator(env: Env, tmp_path: Path) -> None:

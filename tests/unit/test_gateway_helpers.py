@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
@@ -105,6 +106,25 @@ def test_token_bucket_allows_burst_then_refills() -> None:
 def test_key_ids_are_stable_and_do_not_reveal_the_key() -> None:
     assert key_id("secret") == key_id("secret") != key_id("secret2")
     assert "secret" not in key_id("secret")
+
+
+def test_api_keys_in_urls_are_redacted_from_access_logs() -> None:
+    import logging
+
+    from gateway.security import RedactApiKeys
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", "/api/v1/projects/p/events?api_key=s3cret&x=1", "1.1", 200),
+        None,
+    )
+    assert RedactApiKeys().filter(record)
+    assert "s3cret" not in record.getMessage()
+    assert "api_key=***&x=1" in record.getMessage()
 
 
 def test_grpc_codes_map_to_http() -> None:
@@ -219,3 +239,57 @@ async def test_malformed_multipart_is_invalid_input() -> None:
             max_body_bytes=1 << 20,
         ):
             pass
+
+
+class _StubOrchestrator:
+    """Watch events released one by one by the test; GetProject answers `self.current`."""
+
+    def __init__(self) -> None:
+        from lumiere.v1 import orchestrator_pb2 as opb
+
+        self.opb = opb
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.current = opb.Project(id="p1", state=2)
+
+    async def watch(self, project_id: str):  # type: ignore[no-untyped-def]
+        while (event := await self.events.get()) is not None:
+            yield event
+
+    async def get(self, project_id: str):  # type: ignore[no-untyped-def]
+        return self.opb.Project().FromString(self.current.SerializeToString())
+
+    def event(self, state: int, message: str = "") -> None:
+        self.events.put_nowait(
+            self.opb.WatchProjectEvent(project_id="p1", state=state, message=message)
+        )
+
+
+async def test_follower_cache_never_goes_back_and_fans_out_in_order() -> None:
+    from gateway.follow import ProjectFollower
+    from gateway.metrics import Metrics
+
+    orch = _StubOrchestrator()
+    follower = ProjectFollower(Metrics())
+    queue = follower.subscribe(orch, orch.current)
+    # The orchestrator is already at seeds_generated (3) when the follower re-reads, while
+    # older events (processing, concept_generated) are still queued in the stream.
+    orch.current.state = 3
+    orch.current.keyframes.add(key_moment_id="k0")
+    orch.event(2)
+    await asyncio.sleep(0.05)
+    cached = follower.cached("p1")
+    assert cached is not None and cached.state == 3 and len(cached.keyframes) == 1
+    orch.event(2, "late progress of an older state")
+    await asyncio.sleep(0.05)
+    assert follower.cached("p1").state == 3  # not dragged back
+    orch.current.state = 6
+    orch.event(3)
+    orch.event(6)
+    got = []
+    while (item := await asyncio.wait_for(queue.get(), 1)) is not None:
+        got.append(item.state)
+    assert got == [2, 2, 3, 6]  # every event, in stream order, then the end marker
+    assert follower.cached("p1") is None  # finished: reads go to the orchestrator again
+    follower.unsubscribe("p1", queue)
+    assert follower.subscribers("p1") == 0
+    await follower.close()

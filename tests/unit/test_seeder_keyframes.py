@@ -176,3 +176,59 @@ def test_character_is_composited_into_every_keyframe(store: LocalStore) -> None:
         assert len(a.layers) == 4  # background, mid, foreground, character
         char_layer = decode_png(store.get_bytes(a.layers[3].key))
         assert (char_layer[..., 3] > 127).mean() > 0.02
+
+
+class RecordingBackend:
+    """An img2img-capable stand-in that records what the stage asks of an AI backend."""
+
+    name = "fake"
+    accepts_init_image = True
+
+    def __init__(self) -> None:
+        from services.seeder.backends import ImageRequest
+
+        self.requests: list[ImageRequest] = []
+
+    def identity(self) -> str:
+        return "fake-1"
+
+    def generate(self, request):  # type: ignore[no-untyped-def]
+        from services.seeder.backends import GeneratedImage
+
+        self.requests.append(request)
+        img = np.full((request.height, request.width, 3), 90, np.uint8)
+        return GeneratedImage(image=img, palette=["#5a5a5a"] * 5, characters_included=True)
+
+
+def test_http_style_backends_get_music_words_and_a_composed_init_image(store: LocalStore) -> None:
+    ref = store.put_bytes("uploads/p1/character_0.png", _character_png(), "image/png")
+    backend = RecordingBackend()
+    cfg = SeederSettings()
+    res = generate_keyframes(
+        request(character_images=[ref], key_moment_ids=["km0", "km2"]),
+        store,
+        cfg,
+        backend,  # type: ignore[arg-type]
+        lambda *_: None,
+    )
+    assert len(backend.requests) == 2
+    by_prompt = sorted(backend.requests, key=lambda r: r.prompt)
+    climax = next(r for r in by_prompt if "intense" in r.prompt)
+    intro = next(r for r in by_prompt if "calm" in r.prompt)
+    assert climax.prompt.startswith("ocean sunset, ") and "very energetic" in climax.prompt
+    assert "gentle" in intro.prompt
+    for req in backend.requests:
+        init = decode_png(req.init_image or b"")
+        assert init.shape == (180, 320, 3)  # the procedural composition, characters included
+    # The keyframe keeps the user's prompt; the backend prompt is in the metadata.
+    assert [k.prompt for k in res.keyframes] == ["ocean sunset", "ocean sunset"]
+    assert all(k.backend == "fake" and not k.layers for k in res.keyframes)
+
+
+def test_layers_can_be_switched_off(store: LocalStore) -> None:
+    res, _ = run(request(key_moment_ids=["km1"]), store, SeederSettings(layers=False))
+    assert not res.keyframes[0].layers
+    with_layers, _ = run(request(key_moment_ids=["km1"]), store)
+    # Different outputs, different keys: the layer setting is part of the input hash.
+    assert with_layers.keyframes[0].image.key != res.keyframes[0].image.key
+    assert len(with_layers.keyframes[0].layers) == 3

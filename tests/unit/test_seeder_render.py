@@ -88,3 +88,55 @@ def test_intensity_and_role_follow_the_music() -> None:
     assert hsv_l[..., 1].mean() > hsv_c[..., 1].mean()  # more saturated
     assert hsv_l[..., 2].std() > hsv_c[..., 2].std()  # more contrast
     assert hsv_l[..., 2].mean() > hsv_c[..., 2].mean()  # brighter
+
+
+def test_mood_descriptors_tint_the_picture() -> None:
+    base = dict(prompt="ocean", w=320, h=180, seed=4, role="build", intensity=0.5)
+    dark = render_scene(spec(**base, mood_words="dark melancholy"))  # type: ignore[arg-type]
+    happy = render_scene(spec(**base, mood_words="happy euphoric"))  # type: ignore[arg-type]
+    assert happy.image.mean() > dark.image.mean() + 5
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_renders_tiny_and_odd_sizes_without_numeric_trouble(family: str) -> None:
+    prompt = {"water": "ocean", "aurora": "aurora", "underwater": "underwater"}.get(family, family)
+    everything = " rain snow fog embers bokeh sparkle dust lightning"
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for w, h in [(64, 64), (65, 97), (300, 64)]:
+            out = render_scene(spec(prompt + everything, w, h, role="climax", intensity=1.0))
+            assert out.family == family
+            assert out.image.shape == (h, w, 3)
+            assert all(layer.shape == (h, w, 4) for layer in out.layers)
+
+
+def _mirror_correlation(img: np.ndarray, shore: int, rows: int = 20) -> float:
+    luma = img.astype(np.float32).mean(axis=2)
+    below = luma[shore + 2 : shore + 2 + rows]
+    above = luma[shore - 3 - rows : shore - 3][::-1]
+    return float(np.corrcoef(below.ravel(), above.ravel())[0, 1])
+
+
+def test_water_with_a_city_mirrors_the_skyline() -> None:
+    kw = dict(w=640, h=360, seed=5, role="climax", intensity=0.6)
+    river = render_scene(spec("neon city by the river", **kw))  # type: ignore[arg-type]
+    street = render_scene(spec("neon city street", **kw))  # type: ignore[arg-type]
+    # The climax horizon sits at 55% of the height, jittered by up to 9 px per seed.
+    candidates = range(round(0.55 * 360) - 10, round(0.55 * 360) + 11)
+    mirrored = max(_mirror_correlation(river.image, s) for s in candidates)
+    plain = max(_mirror_correlation(street.image, s) for s in candidates)
+    assert mirrored > 0.35  # ripples, fading and bokeh keep it well below 1
+    assert plain < mirrored - 0.2
+
+
+def test_sizes_above_the_render_limit_are_rendered_smaller_and_upscaled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import services.seeder.scene as scene
+
+    monkeypatch.setattr(scene, "MAX_RENDER_SIDE", 200)
+    big = render_scene(spec("fire", 400, 226, seed=9))
+    assert big.image.shape == (226, 400, 3)
+    assert [layer.shape for layer in big.layers] == [(226, 400, 4)] * 3
+    small = render_scene(spec("fire", 200, 113, seed=9)).image
+    up = cv2.resize(small, (400, 226), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(big.image.astype(float) - up.astype(float)).mean() < 1.0

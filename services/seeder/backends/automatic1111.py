@@ -27,6 +27,7 @@ def generation_size(width: int, height: int) -> tuple[int, int]:
 
 class Automatic1111Backend:
     name = "automatic1111"
+    accepts_init_image = True
 
     def __init__(self, cfg: SeederSettings, client: httpx.Client | None = None) -> None:
         if not cfg.base_url:

@@ -37,6 +37,8 @@ class GeneratedImage:
 
 class ImageBackend(Protocol):
     name: str
+    # True when the backend can start from an init image (img2img).
+    accepts_init_image: bool
 
     def identity(self) -> str:
         """Everything about the backend that changes its output (goes into the cache key)."""

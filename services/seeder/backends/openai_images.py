@@ -38,6 +38,7 @@ def pick_size(model: str, width: int, height: int) -> tuple[int, int]:
 
 class OpenAIImagesBackend:
     name = "openai"
+    accepts_init_image = False
 
     def __init__(self, cfg: SeederSettings, client: httpx.Client | None = None) -> None:
         self.cfg = cfg

@@ -13,6 +13,7 @@ ENGINE_VERSION = "procedural-2"
 
 class ProceduralBackend:
     name = "procedural"
+    accepts_init_image = False
 
     def __init__(self, layers: bool = True) -> None:
         self.layers = layers

@@ -1,0 +1,59 @@
+"""Request checks and defaults, and the preview's video settings."""
+
+from __future__ import annotations
+
+import pytest
+from lumiere.v1 import common_pb2, orchestrator_pb2
+
+from services.common.errors import InvalidInput
+from services.orchestrator import validation as v
+
+
+def test_project_ids() -> None:
+    assert len(v.project_id_or_new("")) == 32
+    assert v.project_id_or_new("my-song-2") == "my-song-2"
+    for bad in ["My-Song", "a_b", "a/b", "x" * 65, "émoji", " a"]:
+        with pytest.raises(InvalidInput, match="project_id"):
+            v.project_id_or_new(bad)
+
+
+def test_option_defaults_and_bounds() -> None:
+    o = v.options_with_defaults(orchestrator_pb2.ProjectOptions())
+    assert (o.width, o.height, o.fps, o.quality) == (1280, 720, 30, common_pb2.QUALITY_FINAL)
+    kept = v.options_with_defaults(orchestrator_pb2.ProjectOptions(width=320, height=180, fps=12))
+    assert (kept.width, kept.height, kept.fps) == (320, 180, 12)
+    for bad, fragment in [
+        (dict(width=320), "out of range"),  # height 0 with a width
+        (dict(width=8000, height=720), "out of range"),
+        (dict(width=321, height=180), "even"),
+        (dict(fps=61), "fps"),
+        (dict(key_moment_count=-1), "key_moment_count"),
+        (dict(style="s" * 501), "style"),
+    ]:
+        with pytest.raises(InvalidInput, match=fragment):
+            v.options_with_defaults(orchestrator_pb2.ProjectOptions(**bad))
+
+
+def test_prompt_checks() -> None:
+    assert v.check_prompt("  neon  ", 10) == "neon"
+    with pytest.raises(InvalidInput, match="empty"):
+        v.check_prompt(" \n", 10)
+    with pytest.raises(InvalidInput, match="limit is 10"):
+        v.check_prompt("x" * 11, 10)
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "fps", "expected"),
+    [
+        (1280, 720, 30, (480, 270, 12)),
+        (1920, 1080, 24, (480, 270, 12)),
+        (320, 180, 12, (320, 180, 12)),  # already small: kept
+        (1080, 1920, 30, (480, 854, 12)),  # portrait keeps its aspect, even sides
+        (640, 480, 10, (480, 360, 10)),  # never raises the frame rate
+    ],
+)
+def test_preview_settings(w: int, h: int, fps: int, expected: tuple[int, int, int]) -> None:
+    s = v.preview_settings(orchestrator_pb2.ProjectOptions(width=w, height=h, fps=fps), 480, 12)
+    assert (s.width, s.height, s.fps) == expected
+    assert s.quality == common_pb2.QUALITY_PREVIEW
+    assert s.width % 2 == 0 and s.height % 2 == 0
