@@ -1,6 +1,6 @@
 """Peak memory of the animator for a 10-minute song at 1080p (target <= 600 MB per worker).
 
-Each measurement runs in a fresh child process and reports its own peak RSS (ru_maxrss):
+Each measurement runs in a fresh child process and reports its own peak RSS (VmHWM):
 - render: one RenderSegment at 1920x1080, 30 fps, final preset (flow, particles, accents), the
   request carrying the whole 10-minute concept; the process's baseline RSS after imports is
   reported too;
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,16 +32,22 @@ W, H, FPS = 1920, 1080, 30
 SEGMENT_SECONDS = 20.0
 
 
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child would report
+    # the parent's (synthesis-heavy) peak; VmHWM belongs to the child's own address space.
+    return _status_mb("VmHWM")
 
 
 def _current_rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmRSS")
 
 
 def _noop(done: int, total: int, message: str) -> None:
@@ -60,9 +65,9 @@ def child(mode: str, workdir: Path) -> None:
     baseline = _current_rss_mb()
     t0 = time.perf_counter()
     if mode in ("render", "render2"):
+        names = ["req2_0.bin", "req2_1.bin"] if mode == "render2" else ["req0.bin"]
         reqs = [
-            animator_pb2.RenderSegmentRequest.FromString((workdir / f"req{i}.bin").read_bytes())
-            for i in range(2 if mode == "render2" else 1)
+            animator_pb2.RenderSegmentRequest.FromString((workdir / n).read_bytes()) for n in names
         ]
         threads = [threading.Thread(target=render_segment, args=(r, store, _noop)) for r in reqs]
         for t in threads:
@@ -173,6 +178,11 @@ def main() -> None:
         middle = len(reqs) // 2
         for i, r in enumerate(reqs[middle : middle + 2]):
             (tmp / f"req{i}.bin").write_bytes(r.SerializeToString())
+            # The 2-worker run renders fresh copies (another seed), not the stored segment.
+            r2 = animator_pb2.RenderSegmentRequest()
+            r2.CopyFrom(r)
+            r2.seed += 1000
+            (tmp / f"req2_{i}.bin").write_bytes(r2.SerializeToString())
         print(
             f"{args.minutes:g}-minute song, {total} frames at {W}x{H}@{FPS}, {len(reqs)} segments"
         )
@@ -213,7 +223,7 @@ def main() -> None:
     RESULTS.write_text(
         f"# Animator peak memory, {args.minutes:g}-minute song at {W}x{H}@{FPS}\n\n"
         f"{total} frames, {len(reqs)} segments of ~{SEGMENT_SECONDS:g} s; each row is a fresh "
-        "child process (ru_maxrss). The render requests carry the whole concept.\n\n"
+        "child process (its own VmHWM). The render requests carry the whole concept.\n\n"
         f"{table}\n"
     )
 

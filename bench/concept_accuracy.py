@@ -30,7 +30,7 @@ import librosa
 import mir_eval
 import numpy as np
 
-from bench.concept_songs import benchmark_songs, three_minute_song
+from bench.concept_songs import benchmark_songs, heldout_songs, three_minute_song
 from services.common.errors import InvalidInput
 from services.concept.analysis import analyse
 from services.concept.audio_decode import load_mono
@@ -38,6 +38,7 @@ from services.concept.tonality import NOTE_NAMES
 from services.devstack.synth import SR, synth_song, write_audio
 
 RESULTS = Path(__file__).parent / "results" / "concept_accuracy.md"
+HELDOUT_SEED = 500
 AUDIO_SUFFIXES = {".wav", ".mp3", ".ogg", ".flac", ".opus", ".m4a"}
 
 
@@ -180,13 +181,7 @@ def analyse_real(path: Path) -> dict:
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--real", type=Path, default=os.environ.get("LUMIERE_BENCH_AUDIO_DIR"))
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-
-    rows = [evaluate_song(s) for s in benchmark_songs()]
+def table(rows: list[dict]) -> list[str]:
     head = (
         f"{'song':24} {'dur':>5} {'ref':>6} {'tempo':>7} {'err%':>5} {'conf':>4} {'beatF':>5} "
         f"{'off ms':>6} {'inf':>3} {'downF':>5} {'meter':>5} {'segF':>4} {'segF*':>5} "
@@ -201,6 +196,14 @@ def main() -> int:
             f"{r['seg_f_all']:5.2f} {r['n_sec']:>5} {r['roles']:5.2f} {r['key']:>9} "
             f"{r['ref_key']:>9}  {r['labels']}"
         )
+    return lines
+
+
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
+
+
+def accuracy_summary(rows: list[dict]) -> list[str]:
     mean = {
         k: float(np.mean([r[k] for r in rows]))
         for k in ("beat_f", "down_f", "seg_f", "seg_f_all", "roles")
@@ -209,15 +212,8 @@ def main() -> int:
     worst_tempo = max(r["tempo_err"] for r in rows)
     meters_ok = sum(r["meter"].split("/")[0] == r["meter"].split("/")[1] for r in rows)
     keys_ok = sum(r["key"] == r["ref_key"] for r in rows)
-    sp = speed()
-    ratio, base_ratio = sp["ours"] / sp["duration"], sp["base"] / sp["duration"]
-
-    def verdict(ok: bool) -> str:
-        return "MET" if ok else "NOT MET"
-
     mb, md, ms = mean["beat_f"], mean["down_f"], mean["seg_f"]
-    dur = sp["duration"]
-    summary = [
+    return [
         f"songs: {len(rows)}",
         f"mean beat F (+-70 ms): {mb:.3f}  (target >= 0.97: {verdict(mb >= 0.97)})",
         f"worst tempo error: {worst_tempo:.2f} %  "
@@ -230,6 +226,21 @@ def main() -> int:
         f"{verdict(ms >= 0.8)}); untrimmed (counts start/end): {mean['seg_f_all']:.3f}",
         f"key (tonic + mode) correct: {keys_ok}/{len(rows)}; section role agreement (share of "
         f"song time labelled with the true role): {mean['roles']:.2f}",
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--real", type=Path, default=os.environ.get("LUMIERE_BENCH_AUDIO_DIR"))
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+
+    rows = [evaluate_song(s) for s in benchmark_songs()]
+    held = [evaluate_song(s) for s in heldout_songs(HELDOUT_SEED)]
+    sp = speed()
+    ratio, base_ratio = sp["ours"] / sp["duration"], sp["base"] / sp["duration"]
+    dur = sp["duration"]
+    summary = accuracy_summary(rows) + [
         f"speed, {dur:.0f} s song, warm: analysis {sp['ours']:.3f} s = {ratio:.4f} x duration "
         f"(target <= 0.02: {verdict(ratio <= 0.02)}); plain librosa.beat.beat_track "
         f"{sp['base']:.3f} s = {base_ratio:.4f} x duration; full analysis / beat_track = "
@@ -237,6 +248,7 @@ def main() -> int:
         f"{sp['base_min'] / dur:.4f}); decoding the same song from MP3 adds "
         f"{sp['decode'] / dur:.4f} x duration",
     ]
+    held_summary = accuracy_summary(held)
     sources = real_recordings(args.real)
     real_lines = []
     for path, origin in sources:
@@ -256,18 +268,28 @@ def main() -> int:
             f"{r['beats']} beats ({r['inferred']} inferred), key {r['key']}, "
             f"mood {r['mood']}; sections: {r['sections']}"
         )
+    lines, held_lines = table(rows), table(held)
     print("\n".join(lines))
     print()
     print("\n".join(summary))
+    print(f"\nheld-out random set (seed {HELDOUT_SEED}):")
+    print("\n".join(held_lines))
+    print("\n".join(held_summary))
     if real_lines:
         print()
         print("\n".join(real_lines))
     if not args.no_write:
-        write_results(lines, summary, real_lines)
+        write_results(lines, summary, held_lines, held_summary, real_lines)
     return 0
 
 
-def write_results(table: list[str], summary: list[str], real: list[str]) -> None:
+def write_results(
+    lines: list[str],
+    summary: list[str],
+    held_lines: list[str],
+    held_summary: list[str],
+    real: list[str],
+) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     text = [
         "# Concept analysis benchmark",
@@ -290,7 +312,21 @@ def write_results(table: list[str], summary: list[str], real: list[str]) -> None
         "## Per song",
         "",
         "```",
-        *table,
+        *lines,
+        "```",
+        "",
+        f"## Held-out random set (seed {HELDOUT_SEED})",
+        "",
+        "12 random songs from `heldout_songs()` (tempo 70-180, 3/4 or 4/4, swing, humanisation, "
+        "section lengths 4-16 bars, levels +-15 %). Seeds 100-300 were used while developing "
+        "the structure and key steps and seed 400 was looked at once (it exposed the relative-"
+        "key tie-break, which was then widened); this seed was not looked at before the "
+        "figures below.",
+        "",
+        *[f"- {s}" for s in held_summary],
+        "",
+        "```",
+        *held_lines,
         "```",
         "",
         "## Real recordings",

@@ -6,7 +6,8 @@
 2. Fan-out (real processes: concept, seeder, 2 animators, orchestrator): wall time of the segment
    stage of one song rendered sequentially (1 replica, 1 call in flight) vs over the pool
    (2 replicas x 2 in flight).
-3. Status latency: GetProject round trips (median, p99) while a render runs vs idle.
+3. Status latency: GetProject round trips (median, p99) while a render runs vs idle, and the
+   REST status endpoint (GET /api/v1/projects/{id} through a gateway process) while rendering.
 4. Many projects: N projects submitted at once to one orchestrator, all must complete.
 
 Run: .venv/bin/python -m bench.orchestrator_pipeline [--projects 20] [--segments 200]
@@ -16,12 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import httpx
 from lumiere.v1 import (
     animator_pb2,
     animator_pb2_grpc,
@@ -36,7 +41,7 @@ from services.common.storage import LocalStore
 from services.devstack.synth import demo_spec, synth_song, write_audio
 from services.orchestrator import server as orch_server
 from services.orchestrator.fakes import FakeKnobs, fake_adders
-from services.orchestrator.procs import ProcessStack
+from services.orchestrator.procs import ProcessStack, free_port
 
 RESULTS = Path(__file__).parent / "results" / "orchestrator_pipeline.md"
 pb = orchestrator_pb2
@@ -203,6 +208,55 @@ class LatencyProbe(threading.Thread):
             time.sleep(0.02)
 
 
+class RestProbe(LatencyProbe):
+    """GET /api/v1/projects/{id} on the gateway, same cadence: the REST status endpoint."""
+
+    def __init__(self, base_url: str, project_id: str) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        self.client = httpx.Client(base_url=base_url, timeout=10)
+        self.project_id = project_id
+        self.samples = []
+        self.stop_flag = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_flag.is_set():
+            t0 = time.perf_counter()
+            resp = self.client.get(f"/api/v1/projects/{self.project_id}")
+            resp.raise_for_status()
+            self.samples.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.02)
+
+
+def start_gateway(stack: ProcessStack, orchestrator: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **stack.base_env(),
+        "LUMIERE_GATEWAY_PORT": str(port),
+        "LUMIERE_ORCHESTRATOR_ADDR": orchestrator,
+        "LUMIERE_CONCEPT_ADDR": stack.concept.address,
+        "LUMIERE_SEEDER_ADDR": stack.seeder.address,
+        "LUMIERE_ANIMATOR_ADDRS": stack.animator_addrs,
+        # The probe polls at ~50/s: no rate limit for the benchmark.
+        "LUMIERE_GATEWAY_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    log = (stack.data_dir / "gateway.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/livez", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise TimeoutError("gateway did not start")
+
+
 def submit(stub, store: LocalStore, song: Path, pid: str, w: int, h: int) -> None:  # type: ignore[no-untyped-def]
     ref = store.put_file(f"uploads/{pid}/audio.wav", song, "audio/wav")
     stub.CreateProject(
@@ -246,7 +300,7 @@ def max_overlap(project: pb.Project) -> int:
     return peak
 
 
-def real_processes(root: Path, projects: int) -> dict[str, object]:
+def real_processes(root: Path, projects: int, rounds: int) -> dict[str, object]:
     stack = ProcessStack(root / "data", animators=2)
     samples, truth = synth_song(demo_spec())
     song = write_audio(root / "song.wav", samples)
@@ -270,29 +324,49 @@ def real_processes(root: Path, projects: int) -> dict[str, object]:
         time.sleep(3)
         idle.stop_flag.set()
         idle.join()
-        submit(stub, store, song, "seq", 640, 360)
-        (p_seq,) = wait_all(stub, ["seq"])
-        seq.stop()
-        assert p_seq.state == PS.PROJECT_STATE_COMPLETED, p_seq.error
-
         pool = stack.orchestrator("bench-pool", {"LUMIERE_ANIMATOR_INFLIGHT_PER_REPLICA": "2"})
         pool.start()
+        seq_stub = stub
         stub = orchestrator_pb2_grpc.OrchestratorServiceStub(sync_channel(pool.address))
-        submit(stub, store, song, "pool", 640, 360)
-        busy = LatencyProbe(pool.address, "pool")
-        busy.start()
-        (p_pool,) = wait_all(stub, ["pool"])
-        busy.stop_flag.set()
-        busy.join()
-        assert p_pool.state == PS.PROJECT_STATE_COMPLETED, p_pool.error
+        # Alternate sequential / pooled renders of the same song; medians over the rounds.
+        seq_runs: list[pb.Project] = []
+        pool_runs: list[pb.Project] = []
+        busy_samples: list[float] = []
+        gateway, gateway_url = start_gateway(stack, pool.address)
+        rest_samples: list[float] = []
+        for r in range(rounds):
+            submit(seq_stub, store, song, f"seq-{r}", 640, 360)
+            (p_seq,) = wait_all(seq_stub, [f"seq-{r}"])
+            assert p_seq.state == PS.PROJECT_STATE_COMPLETED, p_seq.error
+            seq_runs.append(p_seq)
+            submit(stub, store, song, f"pool-{r}", 640, 360)
+            busy = LatencyProbe(pool.address, f"pool-{r}")
+            rest = RestProbe(gateway_url, f"pool-{r}")
+            busy.start()
+            rest.start()
+            (p_pool,) = wait_all(stub, [f"pool-{r}"])
+            for probe in (busy, rest):
+                probe.stop_flag.set()
+                probe.join()
+            busy_samples += busy.samples
+            rest_samples += rest.samples
+            assert p_pool.state == PS.PROJECT_STATE_COMPLETED, p_pool.error
+            pool_runs.append(p_pool)
+        seq.stop()
+        gateway.terminate()
+        gateway.wait(15)
         out.update(
-            segments=len(p_pool.segments),
-            seq_s=segment_wall(p_seq),
-            pool_s=segment_wall(p_pool),
-            seq_overlap=max_overlap(p_seq),
-            pool_overlap=max_overlap(p_pool),
+            rest_ms=(statistics.median(rest_samples), pct(rest_samples, 0.99), len(rest_samples)),
+            segments=len(pool_runs[0].segments),
+            seq_s=statistics.median(segment_wall(p) for p in seq_runs),
+            pool_s=statistics.median(segment_wall(p) for p in pool_runs),
+            speedups=[
+                segment_wall(a) / segment_wall(b) for a, b in zip(seq_runs, pool_runs, strict=True)
+            ],
+            seq_overlap=max(max_overlap(p) for p in seq_runs),
+            pool_overlap=max(max_overlap(p) for p in pool_runs),
             idle_ms=(statistics.median(idle.samples), pct(idle.samples, 0.99), len(idle.samples)),
-            busy_ms=(statistics.median(busy.samples), pct(busy.samples, 0.99), len(busy.samples)),
+            busy_ms=(statistics.median(busy_samples), pct(busy_samples, 0.99), len(busy_samples)),
         )
 
         ids = [f"many-{i:02d}" for i in range(projects)]
@@ -314,14 +388,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--segments", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ovh = asyncio.run(dispatch_overhead(root, args.segments, inflight=8))
         fan = asyncio.run(fake_fanout(root, 40, 0.1))
-        real = real_processes(root, args.projects)
+        real = real_processes(root, args.projects, args.rounds)
     idle_med, idle_p99, idle_n = real["idle_ms"]  # type: ignore[misc]
     busy_med, busy_p99, busy_n = real["busy_ms"]  # type: ignore[misc]
+    rest_med, rest_p99, rest_n = real["rest_ms"]  # type: ignore[misc]
     rows = [
         ("dispatch: raw RenderSegment calls/s (baseline)", f"{ovh['raw_per_s']:.0f}"),
         ("dispatch: through the orchestrator, segments/s", f"{ovh['orch_per_s']:.0f}"),
@@ -336,21 +412,26 @@ def main() -> None:
         ),
         ("fan-out, fake replicas: speed-up", f"{fan['seq_s'] / fan['pool_s']:.2f}x"),
         (
-            f"fan-out: segment stage, 1 replica x 1 in flight (baseline), {real['segments']} segs",
+            f"fan-out: segment stage ({real['segments']} segs), median, 1x1 in flight (baseline)",
             f"{real['seq_s']:.2f} s (max {real['seq_overlap']} in flight)",
         ),
         (
-            "fan-out: segment stage, 2 replicas x 2 in flight",
+            "fan-out: segment stage, median, 2 replicas x 2 in flight",
             f"{real['pool_s']:.2f} s (max {real['pool_overlap']} in flight)",
         ),
         (
-            "fan-out: speed-up (2 cores: one render already uses both)",
-            f"{real['seq_s'] / real['pool_s']:.2f}x",  # type: ignore[operator]
+            "fan-out: speed-up, median of rounds (2 cores: one render already uses both)",
+            f"{statistics.median(real['speedups']):.2f}x "  # type: ignore[arg-type]
+            f"(rounds: {', '.join(f'{x:.2f}' for x in real['speedups'])})",  # type: ignore[attr-defined]
         ),
         (f"GetProject idle: median / p99 (n={idle_n})", f"{idle_med:.1f} / {idle_p99:.1f} ms"),
         (
             f"GetProject while rendering: median / p99 (n={busy_n})",
             f"{busy_med:.1f} / {busy_p99:.1f} ms",
+        ),
+        (
+            f"REST GET /api/v1/projects/{{id}} while rendering: median / p99 (n={rest_n})",
+            f"{rest_med:.1f} / {rest_p99:.1f} ms",
         ),
         (
             f"{args.projects} projects at once (10 s song, 160x90): completed / wall",
@@ -364,13 +445,21 @@ def main() -> None:
     RESULTS.write_text(
         "# Orchestrator pipeline benchmark\n\n"
         f"`.venv/bin/python -m bench.orchestrator_pipeline --projects {args.projects} "
-        f"--segments {args.segments}` on this 2-core machine (noisy; ratios travel, absolute "
-        f"numbers don't). Song for fan-out/latency: demo_spec ({real['song_s']:.0f} s), "
+        f"--segments {args.segments} --rounds {args.rounds}` on this 2-core machine (noisy; "
+        "ratios travel, absolute numbers don't). "
+        f"Song for fan-out/latency: demo_spec ({real['song_s']:.0f} s), "
         "640x360, 12 fps; real processes (concept, seeder, 2 animators, orchestrator on "
         "SQLite).\n\n"
         "| measure | value |\n|---|---|\n"
         + "\n".join(f"| {name} | {value} |" for name, value in rows)
-        + "\n"
+        + "\n\n"
+        "Notes. Dispatch: each segment costs ~3 task writes in the database (running, done, "
+        "progress), which bounds the orchestrator at a few hundred segments/s — far above what "
+        "real renders need (a segment takes 0.2–2 s). Fan-out with real animators shows little or "
+        "no speed-up on this 2-core machine because one render already keeps both cores busy "
+        "(producer thread + encoder); the fake-replica row is the same code path with replicas "
+        "that each have their own CPU, as on a cluster. Status latency is the gRPC GetProject "
+        "round trip (the REST status endpoint adds the gateway's own time on top).\n"
     )
 
 

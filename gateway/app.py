@@ -656,13 +656,13 @@ def create_app(
                     409, f"the project is {status}; the video exists once it is completed"
                 )
             raise NotFound("the project is completed but has no video")
-        return artifact_response(
+        return await artifact_response(
             store,
             owned_key(project, project.final_video),
             "video/mp4",
-            request.headers.get("range"),
+            request,
             f"lumiere-{project_id}.mp4",
-            request.method,
+            project.final_video.sha256,
         )
 
     @api.head("/projects/{project_id}/preview", include_in_schema=False)
@@ -676,21 +676,21 @@ def create_app(
         project = await load(project_id, who)
         if not project.preview_video.key:
             raise HTTPException(409, "no preview yet: POST .../preview and wait for it to finish")
-        return artifact_response(
+        return await artifact_response(
             store,
             owned_key(project, project.preview_video),
             "video/mp4",
-            request.headers.get("range"),
+            request,
             f"lumiere-{project_id}-preview.mp4",
-            request.method,
+            project.preview_video.sha256,
         )
 
     @api.get("/projects/{project_id}/concept", summary="The full concept (music analysis) JSON")
-    async def get_concept(project_id: str, who: Auth) -> Response:
+    async def get_concept(project_id: str, request: Request, who: Auth) -> Response:
         project = await load(project_id, who)
         key = f"outputs/{project_id}/concept.json"
         if await asyncio.to_thread(store.exists, key):
-            return artifact_response(store, key, "application/json")
+            return await artifact_response(store, key, "application/json", request)
         if project.HasField("concept"):
             return JSONResponse(MessageToDict(project.concept, preserving_proto_field_name=True))
         raise HTTPException(
@@ -708,14 +708,20 @@ def create_app(
         response_class=Response,
         responses={200: {"content": {"image/png": {}}}, 404: {}},
     )
-    async def get_keyframe(project_id: str, index: int, who: Auth) -> Response:
+    async def get_keyframe(project_id: str, index: int, request: Request, who: Auth) -> Response:
         project = await load(project_id, who)
         if not 0 <= index < len(project.keyframes):
             raise NotFound(
                 f"keyframe {index} not found; the project has {len(project.keyframes)} keyframes"
             )
         ref = project.keyframes[index].image
-        return artifact_response(store, owned_key(project, ref), ref.content_type or "image/png")
+        return await artifact_response(
+            store,
+            owned_key(project, ref),
+            ref.content_type or "image/png",
+            request,
+            etag=ref.sha256,
+        )
 
     @api.get(
         "/projects/{project_id}/contact-sheet",
@@ -723,13 +729,15 @@ def create_app(
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}, 409: {}},
     )
-    async def contact_sheet(project_id: str, who: Auth) -> Response:
+    async def contact_sheet(project_id: str, request: Request, who: Auth) -> Response:
         project = await load(project_id, who)
         # The seeder draws one; once the orchestrator passes it on, serve that.
         sheet_ref = getattr(project, "contact_sheet", None)
         if sheet_ref is not None and sheet_ref.key:
             key = owned_key(project, sheet_ref)
-            return artifact_response(store, key, sheet_ref.content_type or "image/png")
+            return await artifact_response(
+                store, key, sheet_ref.content_type or "image/png", request, etag=sheet_ref.sha256
+            )
         frames = [k for k in project.keyframes if k.image.key]
         if not frames:
             raise HTTPException(

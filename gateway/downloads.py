@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
 from services.common.storage import ArtifactStore
@@ -62,18 +63,32 @@ def _iter_store(store: ArtifactStore, key: str, start: int, length: int) -> Iter
             release()
 
 
-def artifact_response(
+async def artifact_response(
     store: ArtifactStore,
     key: str,
     content_type: str,
-    range_header: str | None = None,
+    request: Request | None = None,
     filename: str | None = None,
-    method: str = "GET",
+    etag: str | None = None,
 ) -> Response:
-    size = store.stat(key)
+    """Stream a stored artifact; honours Range, If-Range, If-None-Match and HEAD.
+
+    `etag` is the artifact's sha256 when known (it never changes for a given key's content).
+    """
+    size = await asyncio.to_thread(store.stat, key)  # S3: a network call, keep it off the loop
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "no-cache"}
+    tag = f'"{etag}"' if etag else None
+    if tag:
+        headers["ETag"] = tag
     if filename:
         headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    req_headers = request.headers if request is not None else {}
+    if tag and tag in [t.strip() for t in req_headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    range_header = req_headers.get("range")
+    if_range = req_headers.get("if-range")
+    if if_range and if_range.strip() != tag:
+        range_header = None  # the client's copy is stale: send the whole new one
     rng = parse_range(range_header, size) if size > 0 else None
     status = 200
     start, length = 0, size
@@ -83,6 +98,7 @@ def artifact_response(
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(length)
+    method = request.method if request is not None else "GET"
     if method == "HEAD" or length == 0:
         return Response(status_code=status, headers=headers, media_type=content_type)
     return StreamingResponse(

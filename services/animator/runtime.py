@@ -29,6 +29,6 @@ def tune_process() -> None:
     try:
         libc = ctypes.CDLL(name)
         libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 128 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
     except (OSError, AttributeError):  # not glibc: keep the defaults
         pass

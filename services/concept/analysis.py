@@ -104,10 +104,7 @@ def analyse(
         sr = SR
     next_step("computing the spectrogram")
     fe = compute_frontend(samples, sr)
-    # Below ~100 Hz an STFT bin spans more than a semitone: leave the bass out of the chroma.
-    chroma = librosa.feature.chroma_stft(
-        S=fe.power * (fe.freqs >= 100.0)[:, None], sr=sr, tuning=0.0
-    )
+    chroma = fe.chroma
 
     next_step("detecting tempo, beats and downbeats")
     rh = analyse_rhythm(fe, chroma)

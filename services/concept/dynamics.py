@@ -1,6 +1,6 @@
 """Loudness-like intensity, band energies, brightness and onsets over time.
 
-All curves come from the front end's power spectrogram, averaged down to ~21.5 Hz (4 frames of
+All curves come from the front end's block-reduced power sums at ~21.5 Hz (4 frames of
 11.6 ms): fine enough for audio-reactive motion at 24-30 fps after interpolation, small enough
 to ship in the concept JSON.
 """
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from services.concept.frontend import HIGH_HZ, LOW_HZ, Frontend
+from services.concept.frontend import Frontend
 
-CURVE_DECIMATE = 4  # 4 x 11.6 ms = 46 ms -> 21.5 Hz
 # Dynamic range mapped to 0..1 for intensity (dB below the track's loud level).
 INTENSITY_RANGE_DB = 45.0
 
@@ -33,45 +32,29 @@ class Dynamics:
     centroid_hz: float  # track median spectral centroid
 
 
-def _decimate(x: np.ndarray, k: int) -> np.ndarray:
-    n = (x.shape[-1] // k) * k
-    if n == 0:
-        return x.reshape(*x.shape[:-1], -1)[..., :1]
-    return x[..., :n].reshape(*x.shape[:-1], -1, k).mean(axis=-1)
-
-
 def _norm_db(db: np.ndarray, range_db: float = INTENSITY_RANGE_DB) -> np.ndarray:
     # 98th percentile as the "loud" reference so a single click does not flatten the curve.
     top = float(np.percentile(db, 98))
     return np.clip((db - (top - range_db)) / range_db, 0.0, 1.0)
 
 
-def _band_db(power: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    sel = (freqs >= lo) & (freqs < hi)
-    return 10 * np.log10(power[sel].sum(axis=0) + 1e-10)
+def _db(power: np.ndarray) -> np.ndarray:
+    return 10 * np.log10(power + 1e-10)
 
 
 def analyse_dynamics(fe: Frontend) -> Dynamics:
+    rate = fe.curve_rate
     # Loudness-like: A-weighted power summed over frequency, in dB.
-    weights = librosa.db_to_power(librosa.A_weighting(np.maximum(fe.freqs, 1.0)))[:, None]
-    p = _decimate(fe.power, CURVE_DECIMATE)
-    rate = fe.frame_rate / CURVE_DECIMATE
-    loud_db = 10 * np.log10((p * weights).sum(axis=0) + 1e-10)
+    loud_db = _db(fe.power_a)
     intensity = _norm_db(loud_db)
-    sec = int(np.ceil(fe.duration))
+    sec = max(1, int(np.ceil(fe.duration)))
     idx = np.minimum((np.arange(intensity.size) / rate).astype(int), sec - 1)
-    per_second = np.zeros(sec)
-    np.maximum.at(per_second, idx, 0.0)
     counts = np.bincount(idx, minlength=sec).astype(float)
     sums = np.bincount(idx, weights=intensity, minlength=sec)
     per_second = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
-    bands = [
-        _norm_db(_band_db(p, fe.freqs, 20.0, LOW_HZ)),
-        _norm_db(_band_db(p, fe.freqs, LOW_HZ, HIGH_HZ)),
-        _norm_db(_band_db(p, fe.freqs, HIGH_HZ, fe.sr / 2 + 1)),
-    ]
-    centroid = (fe.freqs[:, None] * p).sum(axis=0) / (p.sum(axis=0) + 1e-10)
+    bands = [_norm_db(_db(b)) for b in (fe.power_low, fe.power_mid, fe.power_high)]
     # log-frequency brightness: 200 Hz -> 0, 5 kHz -> 1
+    centroid = fe.centroid_hz
     bright = np.clip(np.log(np.maximum(centroid, 1.0) / 200.0) / np.log(25.0), 0.0, 1.0)
     loud_mask = intensity > 0.2
     centroid_med = float(np.median(centroid[loud_mask])) if loud_mask.any() else 0.0

@@ -1,7 +1,9 @@
 """The shared spectral front end: one STFT per track, reused by every analysis step.
 
 Computing the spectrogram once (instead of letting each librosa helper recompute it) is most of
-what keeps the whole analysis within a few hundredths of the audio's duration.
+what keeps the whole analysis within a few thousandths of the audio's duration. The STFT is
+taken in blocks and reduced on the fly (mel bands, chroma, band/loudness sums), so memory stays
+small even for a 20-minute song: the full complex spectrogram of 20 minutes would be ~850 MB.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.fft
 
 SR = 22050
 HOP = 256  # 11.6 ms frames: fine enough for beat timing, cheap enough for 20-minute songs
@@ -18,6 +21,11 @@ N_MELS = 96
 # Band edges (Hz) for the audio-reactive low/mid/high energies and the band onset envelopes.
 LOW_HZ = 200.0
 HIGH_HZ = 2500.0
+# Curves (intensity, bands, brightness) are averaged over this many frames: 4 x 11.6 ms.
+CURVE_DECIMATE = 4
+# Below ~100 Hz an STFT bin spans more than a semitone: leave the bass out of the chroma.
+CHROMA_MIN_HZ = 100.0
+BLOCK_FRAMES = 4096  # ~47 s per STFT block (a multiple of CURVE_DECIMATE)
 
 
 @dataclass
@@ -25,15 +33,25 @@ class Frontend:
     samples: np.ndarray
     sr: int
     hop: int
-    power: np.ndarray  # (1 + N_FFT/2, frames) power spectrogram
-    mel_db: np.ndarray  # (N_MELS, frames)
+    mel_db: np.ndarray  # (N_MELS, frames), dB re the track's loudest bin
     onset_env: np.ndarray  # full-band spectral flux (frames,)
     onset_low: np.ndarray  # flux below LOW_HZ: kick and bass
-    freqs: np.ndarray
+    chroma: np.ndarray  # (12, frames), per-frame max-normalised
+    # Per curve sample (CURVE_DECIMATE frames): power sums, all linear.
+    power_a: np.ndarray  # A-weighted total (loudness-like)
+    power_total: np.ndarray
+    power_low: np.ndarray  # 20 Hz .. LOW_HZ
+    power_mid: np.ndarray  # LOW_HZ .. HIGH_HZ
+    power_high: np.ndarray  # HIGH_HZ .. Nyquist
+    centroid_hz: np.ndarray
 
     @property
     def frame_rate(self) -> float:
         return self.sr / self.hop
+
+    @property
+    def curve_rate(self) -> float:
+        return self.frame_rate / CURVE_DECIMATE
 
     @property
     def n_frames(self) -> int:
@@ -48,24 +66,70 @@ class Frontend:
         return np.clip(idx, 0, self.n_frames - 1)
 
 
+def _decimate(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean over groups of k columns (a last partial group is averaged on its own)."""
+    n = x.shape[-1]
+    full = (n // k) * k
+    parts = []
+    if full:
+        parts.append(x[..., :full].reshape(*x.shape[:-1], -1, k).mean(axis=-1))
+    if n > full:
+        parts.append(x[..., full:].mean(axis=-1, keepdims=True))
+    return np.concatenate(parts, axis=-1)
+
+
 def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
-    stft = librosa.stft(samples, n_fft=N_FFT, hop_length=HOP)
-    power = (stft.real**2 + stft.imag**2).astype(np.float32)
-    del stft
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=N_MELS, fmax=sr / 2)
-    mel_db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
+    n_frames = 1 + samples.size // HOP
+    # Same framing as librosa.stft(center=True, pad_mode="constant"), block by block.
+    padded = np.pad(samples.astype(np.float32), N_FFT // 2)
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    mel_fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmax=sr / 2)
+    chroma_fb = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
+    chroma_fb = chroma_fb * (freqs >= CHROMA_MIN_HZ)[None, :]
+    a_weight = librosa.db_to_power(librosa.A_weighting(np.maximum(freqs, 1.0)))
+    bands = [
+        (freqs >= 20.0) & (freqs < LOW_HZ),
+        (freqs >= LOW_HZ) & (freqs < HIGH_HZ),
+        freqs >= HIGH_HZ,
+    ]
+    mel = np.empty((N_MELS, n_frames), dtype=np.float32)
+    chroma = np.empty((12, n_frames), dtype=np.float32)
+    curves: list[list[np.ndarray]] = [[] for _ in range(7)]
+    window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+    for f0 in range(0, n_frames, BLOCK_FRAMES):
+        f1 = min(n_frames, f0 + BLOCK_FRAMES)
+        seg = padded[f0 * HOP : (f1 - 1) * HOP + N_FFT]
+        frames = librosa.util.frame(seg, frame_length=N_FFT, hop_length=HOP)
+        spec = scipy.fft.rfft(frames * window[:, None], axis=0)  # float32 -> complex64
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        del spec, frames
+        mel[:, f0:f1] = mel_fb @ power
+        chroma_raw = chroma_fb @ power
+        chroma[:, f0:f1] = chroma_raw / (chroma_raw.max(axis=0, keepdims=True) + 1e-10)
+        p = _decimate(power, CURVE_DECIMATE)
+        total = p.sum(axis=0)
+        curves[0].append((p * a_weight[:, None]).sum(axis=0))
+        curves[1].append(total)
+        for i, sel in enumerate(bands):
+            curves[2 + i].append(p[sel].sum(axis=0))
+        curves[5].append((freqs[:, None] * p).sum(axis=0) / (total + 1e-10))
+    mel_db = librosa.power_to_db(mel, ref=float(mel.max()) or 1.0, top_db=80.0)
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
     mel_freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=sr / 2)
-    low_bands = mel_freqs < LOW_HZ
-    onset_low = librosa.onset.onset_strength(S=mel_db[low_bands], sr=sr, hop_length=HOP)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    onset_low = librosa.onset.onset_strength(S=mel_db[mel_freqs < LOW_HZ], sr=sr, hop_length=HOP)
+    cat = [np.concatenate(c) if c else np.zeros(0) for c in curves[:6]]
     return Frontend(
         samples=samples,
         sr=sr,
         hop=HOP,
-        power=power,
         mel_db=mel_db,
         onset_env=onset_env.astype(np.float32),
         onset_low=onset_low.astype(np.float32),
-        freqs=freqs,
+        chroma=chroma,
+        power_a=cat[0],
+        power_total=cat[1],
+        power_low=cat[2],
+        power_mid=cat[3],
+        power_high=cat[4],
+        centroid_hz=cat[5],
     )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
@@ -30,6 +31,7 @@ MAX_BPM = 200.0
 # Off-beat/on-beat accent ratio above which the doubled tempo's beats count as real beats.
 ALTERNATION_RATIO = 0.5
 TEMPOGRAM_POOL = 2
+TEMPOGRAM_STEP = 8  # tempogram columns every 8 pooled frames (~0.19 s)
 
 
 @dataclass
@@ -56,9 +58,25 @@ def _global_tempo_candidates(fe: Frontend) -> tuple[np.ndarray, np.ndarray, np.n
     env = _pool2(fe.onset_env)
     hop = fe.hop * TEMPOGRAM_POOL
     win = int(round(8.0 * fe.sr / hop))
-    tg = librosa.feature.tempogram(onset_envelope=env, sr=fe.sr, hop_length=hop, win_length=win)
+    tg = strided_tempogram(env, win, TEMPOGRAM_STEP)
     bpms = librosa.tempo_frequencies(tg.shape[0], sr=fe.sr, hop_length=hop)
     return bpms, tg.mean(axis=1), tg
+
+
+def strided_tempogram(env: np.ndarray, win: int, step: int) -> np.ndarray:
+    """librosa's autocorrelation tempogram, but one column every `step` frames.
+
+    Local tempo does not need a column per 23 ms frame; computing every frame made the FFT
+    buffers of a 10-minute song ~300 MB. Same padding, window and per-column normalisation as
+    librosa.feature.tempogram.
+    """
+    padded = np.pad(env, win // 2, mode="linear_ramp", end_values=(0, 0))
+    frames = librosa.util.frame(padded, frame_length=win, hop_length=step)
+    frames = frames * librosa.filters.get_window("hann", win, fftbins=True)[:, None]
+    spec = scipy.fft.rfft(frames, n=2 * win, axis=0)
+    ac = scipy.fft.irfft(spec.real**2 + spec.imag**2, n=2 * win, axis=0)[:win]
+    top = np.abs(ac).max(axis=0, keepdims=True)
+    return ac / np.where(top > 0, top, 1.0)
 
 
 def _pool2(env: np.ndarray) -> np.ndarray:
@@ -197,17 +215,21 @@ def local_tempo_curve(fe: Frontend, tempo: float, bpms: np.ndarray, tg: np.ndarr
     lag = k + np.clip(delta, -0.5, 0.5)
     hop = fe.hop * TEMPOGRAM_POOL
     local = 60.0 * fe.sr / (hop * np.maximum(lag, 1e-3))
-    size = max(3, int(round(8.0 * fe.frame_rate / TEMPOGRAM_POOL)) | 1)
+    per_col = TEMPOGRAM_POOL * TEMPOGRAM_STEP  # onset frames per tempogram column
+    size = max(3, int(round(8.0 * fe.frame_rate / per_col)) | 1)
     local = scipy.ndimage.median_filter(local, size=size, mode="nearest")
-    return np.repeat(local, TEMPOGRAM_POOL)[: fe.n_frames]
+    out = np.repeat(local, per_col)[: fe.n_frames]
+    return np.pad(out, (0, fe.n_frames - out.size), mode="edge") if out.size < fe.n_frames else out
 
 
 def attack_envelope(samples: np.ndarray, sr: int, hop: int = 32, win: int = 128) -> np.ndarray:
     """Log-energy rise per `hop` samples; index k is the rise of the window ending at k*hop."""
-    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
-    ends = np.arange(0, samples.size + 1, hop)
-    starts = np.maximum(ends - win, 0)
-    energy = sq[ends] - sq[starts]
+    nb = samples.size // hop
+    blocks = samples[: nb * hop].reshape(nb, hop)
+    block_energy = np.einsum("ij,ij->i", blocks, blocks).astype(np.float64)  # no squared copy
+    per_win = max(1, win // hop)
+    summed = np.convolve(block_energy, np.ones(per_win))[:nb]
+    energy = np.concatenate([[0.0], summed])  # energy[k]: window ending at sample k*hop
     log_e = np.log10(energy + 1e-10)
     rise = np.diff(log_e, prepend=log_e[0])
     return np.maximum(rise, 0.0)
@@ -248,7 +270,7 @@ def _observed_periods(
     beats: np.ndarray, heard: np.ndarray, fallback: np.ndarray | None, tempo: float
 ) -> np.ndarray:
     """Beat period at each beat from the nearest heard inter-beat intervals (median of up to
-    8 around it); the tracker's period where too few beats were heard. Used to extend the
+    16 around it); the tracker's period where too few beats were heard. Used to extend the
     grid through drumless stretches without drifting."""
     base = fallback if fallback is not None else np.full(beats.size, 60.0 / tempo)
     if beats.size < 3:
@@ -260,7 +282,7 @@ def _observed_periods(
         return base
     out = base.copy()
     for i in range(beats.size):
-        near = mids[np.argsort(np.abs(mids - i))[:8]]
+        near = mids[np.argsort(np.abs(mids - i))[:16]]
         p = float(np.median(ibi[near]))
         # Keep the tracker's period if the heard intervals disagree wildly (e.g. half-time).
         if 0.8 * base[i] < p < 1.25 * base[i]:
@@ -307,12 +329,11 @@ def _fill_grid(
 
 def _active_span(fe: Frontend) -> tuple[float, float]:
     """First and last time the track is within 40 dB of its loudest frame."""
-    rms = librosa.feature.rms(S=np.sqrt(fe.power[:, ::4]), frame_length=2048).reshape(-1)
-    db = 20 * np.log10(rms + 1e-10)
+    db = 10 * np.log10(fe.power_total + 1e-10)
     active = np.flatnonzero(db > db.max() - 40.0)
     if active.size == 0:
         return 0.0, fe.duration
-    rate = fe.frame_rate / 4
+    rate = fe.curve_rate
     return float(active[0] / rate), float((active[-1] + 1) / rate)
 
 
@@ -342,7 +363,12 @@ def track_beats(
         keep[idx[-1] + 1 :] = False
     beats, weak_kept = beats[keep], ~strong[keep]
     frames = frames[keep]
-    periods = _observed_periods(beats, ~weak_kept, 60.0 / local[frames] if varies else None, tempo)
+    # Constant tempo: the refined global period (far more precise than any local estimate).
+    # Changing tempo: periods measured from the heard beats around each point.
+    if varies:
+        periods = _observed_periods(beats, ~weak_kept, 60.0 / local[frames], tempo)
+    else:
+        periods = np.full(beats.size, 60.0 / tempo)
     # Beats inside the heard span but weak: keep, mark inferred.
     span_start, span_end = _active_span(fe)
     grid, added = _fill_grid(beats, periods, span_start, min(span_end, fe.duration - 0.05))

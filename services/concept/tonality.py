@@ -10,6 +10,9 @@ NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # Krumhansl-Kessler key profiles.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Profile-score gap below which a relative major/minor pair counts as a tie (decided by
+# phrase-start chords). Relative keys share all notes, so profile gaps are usually small.
+RELATIVE_MARGIN = 0.3
 
 
 @dataclass
@@ -57,7 +60,7 @@ def estimate_key(
     margin = best - ranked[1][1]
     if phrase_starts is not None and len(phrase_starts):
         rel = ((tonic - 3) % 12, True) if not minor else ((tonic + 3) % 12, False)
-        if best - scores[rel] < 0.15:
+        if best - scores[rel] < RELATIVE_MARGIN:
             starts = phrase_starts / (np.linalg.norm(phrase_starts, axis=1, keepdims=True) + 1e-9)
             here = float(np.mean(starts @ _triad(tonic, minor)))
             there = float(np.mean(starts @ _triad(*rel)))

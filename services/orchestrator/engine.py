@@ -341,6 +341,9 @@ class Engine:
     async def _set_state(
         self, run: Run, state: int, message: str, stage: str, fraction: float
     ) -> None:
+        if run.state in ACTIVE_STATES and STATE_RANK[state] <= STATE_RANK[run.state]:
+            # A resumed run passes finished steps again: the state never moves backwards.
+            return
         progress = common_pb2.Progress(stage=stage, fraction=fraction, message=message)
         await self._db(
             self.db.update_fenced,

@@ -271,3 +271,54 @@ def test_two_orchestrators_on_postgres_process_ten_projects_once(
 def test_twenty_projects_submitted_at_once_all_complete(stages: ProcessStack, pg_url: str) -> None:
     stats = _run_many(stages, pg_url, 20, "many20")
     print(f"20 projects at once: {stats}")
+
+
+def test_dead_orchestrator_work_is_taken_over_on_postgres(
+    stages: ProcessStack, pg_url: str
+) -> None:
+    """Replica A is killed mid-run and never comes back: replica B takes the project over when
+    A's lease expires and finishes it without re-rendering A's finished segments."""
+    env = {
+        "LUMIERE_DATABASE_URL": pg_url,
+        "LUMIERE_ORCHESTRATOR_LEASE_S": "3",
+        "LUMIERE_ANIMATOR_INFLIGHT_PER_REPLICA": "1",
+    }
+    a = stages.orchestrator("takeover-a", env).start()
+    b = stages.orchestrator("takeover-b", env)
+    try:
+        stub_a = _stub(a)
+        _submit(stages, stub_a, "takeover-1", 640, 360)
+
+        def some_done() -> pb.Project | None:
+            project = _get(stub_a, "takeover-1")
+            assert project.state not in FINISHED, (project.state, project.error)
+            segs = [t for t in project.tasks if t.stage == "segment"]
+            done = [t for t in segs if t.status == "done"]
+            return project if 1 <= len(done) < len(segs) else None
+
+        before = _wait_until(some_done, 60, "some segments rendered on A", stages)
+        a.kill()
+        killed_at = time.monotonic()
+        b.start()
+        stub_b = _stub(b)
+        project = _wait_until(
+            lambda: (p := _get(stub_b, "takeover-1")).state in FINISHED and p,
+            90,
+            "B to finish A's project",
+            stages,
+        )
+        taken_after = time.monotonic() - killed_at
+        assert project.state == PS.PROJECT_STATE_COMPLETED, (project.failed_stage, project.error)
+        db = ProjectDB(pg_url)
+        try:
+            row = db.get("takeover-1")
+        finally:
+            db.close()
+        assert row is not None and row.processed_by == "takeover-a,takeover-b"
+        done_before = {t.index for t in before.tasks if t.stage == "segment" and t.status == "done"}
+        after = {t.index: t for t in project.tasks if t.stage == "segment"}
+        assert all(after[i].renders == 1 for i in done_before)
+        print(f"takeover: finished {taken_after:.1f} s after A was killed (lease 3 s)")
+    finally:
+        a.stop()
+        b.stop()

@@ -7,6 +7,7 @@ Range, SSE progress, cancel/delete/regenerate/preview, and the gRPC -> HTTP erro
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -369,6 +370,16 @@ def test_full_pipeline_via_sse_then_downloads(env: Env, video_bytes: bytes) -> N
     assert resp.headers["content-range"] == f"bytes */{size}"
     resp = env.client.head(f"/api/v1/projects/{pid}/video")
     assert resp.status_code == 200 and resp.headers["content-length"] == str(size)
+    etag = resp.headers["etag"]
+    assert etag == f'"{hashlib.sha256(video_bytes).hexdigest()}"'
+    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"If-None-Match": etag})
+    assert resp.status_code == 304 and resp.content == b""
+    # If-Range: ranges only against the same content; a stale validator gets the whole file.
+    ranged = {"Range": "bytes=0-9", "If-Range": etag}
+    assert env.client.get(f"/api/v1/projects/{pid}/video", headers=ranged).status_code == 206
+    ranged["If-Range"] = '"stale"'
+    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers=ranged)
+    assert resp.status_code == 200 and len(resp.content) == size
 
     keyframes = env.client.get(f"/api/v1/projects/{pid}/keyframes").json()
     assert [k["key_moment_id"] for k in keyframes] == ["km0", "km1", "km2"]
@@ -530,6 +541,23 @@ def test_health_reflects_the_orchestrator(env: Env, tmp_path: Path) -> None:
         assert "orchestrator" in resp.json()["detail"]
 
 
+def test_health_is_degraded_when_a_stage_service_is_down(
+    tmp_path: Path, video_bytes: bytes
+) -> None:
+    gw = GatewaySettings(health_timeout_s=0.3, rate_limit_per_minute=0)
+    dead = {"concept_addr": "127.0.0.1:9", "seeder_addr": "127.0.0.1:9"}
+    for env in make_env(
+        tmp_path, video_bytes, gw, animator_addrs="127.0.0.1:9,127.0.0.1:9", **dead
+    ):
+        resp = env.client.get("/health")
+        assert resp.status_code == 200  # the API still answers; renders would wait or fail
+        body = resp.json()
+        assert body["status"] == "degraded"
+        assert body["services"]["orchestrator"]["status"] == "SERVING"
+        assert body["services"]["concept"]["status"] == "UNREACHABLE"
+        assert {"animator-0", "animator-1"} <= set(body["services"])
+
+
 def test_metrics_openapi_and_page(env: Env) -> None:
     pid = env.create().json()["id"]
     env.client.get(f"/api/v1/projects/{pid}")
@@ -593,3 +621,13 @@ def test_cors_is_configurable(tmp_path: Path, video_bytes: bytes) -> None:
         assert ok.headers["access-control-allow-origin"] == "https://app.example"
         other = env.client.get("/api/v1/projects", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        preflight = env.client.options(
+            "/api/v1/projects",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "X-API-Key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
