@@ -45,7 +45,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoCheck:
     with av.open(str(path)) as container:
         v = container.streams.video[0]
         v.thread_type = "AUTO"
-        fps = fps or v.average_rate or v.guessed_rate
+        rate = fps or v.average_rate or v.guessed_rate
         frames = 0
         pix_fmt = ""
         for frame in container.decode(v):
@@ -61,7 +61,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoCheck:
             audio_s = samples / a.rate
         return VideoCheck(
             frame_count=frames,
-            video_duration=frames / float(fps) if fps else 0.0,
+            video_duration=frames / float(rate) if rate else 0.0,
             audio_duration=audio_s,
             video_codec=v.codec_context.name,
             pix_fmt=pix_fmt,
@@ -205,7 +205,7 @@ def _mux(
                             "segment 0 (size or H.264 parameters differ); re-render it with the "
                             "same video settings"
                         )
-                    in_tb = vs.time_base
+                    in_tb = vs.time_base or frame_tb
                     count = 0
                     expected = seg.end_frame - seg.start_frame
                     for packet in src.demux(vs):
@@ -243,12 +243,16 @@ def _mux(
         # 'fast' is several times quicker at this bit rate with no audible difference here.
         out_a.options = {"aac_coder": "fast"}
 
+        def stamp(packet: av.Packet) -> tuple[float, int, av.Packet]:
+            dts = packet.dts if packet.dts is not None else packet.pts or 0
+            return (float(dts * (packet.time_base or 0)), 1, packet)
+
         def audio_packets() -> Iterator[tuple[float, int, av.Packet]]:
             for frame in _audio_frames(audio_path, total_samples):
                 for packet in out_a.encode(frame):
-                    yield (float(packet.dts * packet.time_base), 1, packet)
+                    yield stamp(packet)
             for packet in out_a.encode(None):
-                yield (float(packet.dts * packet.time_base), 1, packet)
+                yield stamp(packet)
 
         def chain_first() -> Iterator[tuple[float, int, av.Packet]]:
             yield first_v

@@ -10,13 +10,15 @@ from services.common.errors import InvalidInput
 
 def decode_image(data: bytes, what: str) -> np.ndarray:
     """Decode PNG/JPEG/WebP bytes to RGB or RGBA uint8 (alpha kept when present)."""
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.size == 0:
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None or decoded.size == 0:
         raise InvalidInput(f"{what} could not be decoded as an image")
+    arr = np.asarray(decoded)
     if arr.dtype == np.uint16:
-        arr = (arr >> 8).astype(np.uint8)
+        arr = (arr // 257).astype(np.uint8)
     elif arr.dtype != np.uint8:
-        arr = cv2.normalize(arr, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = ((arr - lo) * (255.0 / max(hi - lo, 1e-9))).astype(np.uint8)
     if arr.ndim == 2:
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB)
     if arr.shape[2] == 4:

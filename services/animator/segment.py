@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from lumiere.v1 import animator_pb2, seeder_pb2
+from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
@@ -65,6 +65,13 @@ def has_keyframe(kf: seeder_pb2.Keyframe) -> bool:
     return bool(kf.image.key or any(ref.key for ref in kf.layers))
 
 
+def _same_keyframe(a: seeder_pb2.Keyframe, b: seeder_pb2.Keyframe) -> bool:
+    """The last segment may name its own keyframe as the next one: that means hold, not move."""
+    if b.time <= a.time:
+        return True
+    return bool(a.key_moment_id) and a.key_moment_id == b.key_moment_id
+
+
 def _beat_period(music: Music, t: float) -> float:
     bt = music.beat_times
     if len(bt) < 2:
@@ -110,7 +117,9 @@ def build_plan(
     to_shot = None
     landing = end
     kind = request.transition or tr.CROSSFADE
-    if has_keyframe(request.to_keyframe):
+    if has_keyframe(request.to_keyframe) and not _same_keyframe(
+        request.from_keyframe, request.to_keyframe
+    ):
         to = request.to_keyframe
         image_b, layers_b = _load_keyframe(store, to, "to_keyframe")
         to_shot = shot_for(to, image_b, layers_b)
@@ -148,9 +157,7 @@ def build_plan(
     return plan, profile
 
 
-def existing_ref(store: ArtifactStore, key: str):  # type: ignore[no-untyped-def]
-    from lumiere.v1 import common_pb2
-
+def existing_ref(store: ArtifactStore, key: str) -> common_pb2.ArtifactRef:
     with store.local_path(key) as path:
         digest = hashlib.sha256()
         size = 0

@@ -25,9 +25,8 @@ async def main() -> None:
     settings = get_settings()
     setup_logging("animator", settings.log_level)
     store = open_store(settings)
-    await serve(
-        "animator",
-        f"{settings.host}:{settings.animator_port}",
-        lambda server: add_to_server(server, settings, store),
-        [SERVICE_NAME],
-    )
+
+    def register(server: grpc.aio.Server) -> None:
+        add_to_server(server, settings, store)
+
+    await serve("animator", f"{settings.host}:{settings.animator_port}", register, [SERVICE_NAME])

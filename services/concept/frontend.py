@@ -81,7 +81,8 @@ def _decimate(x: np.ndarray, k: int) -> np.ndarray:
 def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
     n_frames = 1 + samples.size // HOP
     # Same framing as librosa.stft(center=True, pad_mode="constant"), block by block.
-    padded = np.pad(samples.astype(np.float32), N_FFT // 2)
+    x = samples.astype(np.float32, copy=False)
+    half = N_FFT // 2
     freqs = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
     mel_fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmax=sr / 2)
     chroma_fb = librosa.filters.chroma(sr=sr, n_fft=N_FFT, tuning=0.0)
@@ -98,7 +99,11 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
     window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
     for f0 in range(0, n_frames, BLOCK_FRAMES):
         f1 = min(n_frames, f0 + BLOCK_FRAMES)
-        seg = padded[f0 * HOP : (f1 - 1) * HOP + N_FFT]
+        # Samples of padded[f0*HOP : (f1-1)*HOP + N_FFT] without materialising the padded copy.
+        a, b = f0 * HOP - half, (f1 - 1) * HOP + N_FFT - half
+        seg = x[max(a, 0) : min(b, x.size)]
+        if a < 0 or b > x.size:
+            seg = np.pad(seg, (max(0, -a), max(0, b - x.size)))
         frames = librosa.util.frame(seg, frame_length=N_FFT, hop_length=HOP)
         spec = scipy.fft.rfft(frames * window[:, None], axis=0)  # float32 -> complex64
         power = (spec.real**2 + spec.imag**2).astype(np.float32)

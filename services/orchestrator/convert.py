@@ -5,7 +5,7 @@ from __future__ import annotations
 from lumiere.v1 import animator_pb2, orchestrator_pb2
 
 from services.orchestrator.db import ProjectRow, TaskRow
-from services.orchestrator.engine import to_timestamp
+from services.orchestrator.pipeline import to_timestamp
 
 # Pipeline order of task stages, for a stable listing.
 STAGE_ORDER = {

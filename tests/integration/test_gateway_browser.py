@@ -26,7 +26,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from gateway.testing import live_gateway_with_fake
+from tests.support.live_gateway import live_gateway_with_fake
 
 pytestmark = pytest.mark.integration
 

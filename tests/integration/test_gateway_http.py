@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gateway.testing import LiveGateway, live_gateway_with_fake
+from tests.support.live_gateway import LiveGateway, live_gateway_with_fake
 
 pytestmark = pytest.mark.integration
 

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.fake_orchestrator import make_test_video, serve_fake
 from services.common.settings import Settings
 from services.common.storage import S3Store
+from tests.support.fake_orchestrator import make_test_video, serve_fake
 
 pytestmark = pytest.mark.integration
 

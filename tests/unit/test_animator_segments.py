@@ -197,3 +197,37 @@ def test_compose_pads_short_audio(store: LocalStore, song, tmp_path: Path) -> No
     )
     assert result.video.key == "outputs/p/x.mp4"
     assert abs(result.audio_duration_seconds - total / FPS) <= 1 / FPS
+
+
+def test_last_segment_naming_its_own_keyframe_holds_and_fades_out(store: LocalStore, song) -> None:  # type: ignore[no-untyped-def]
+    _, concept, keyframes = song
+    reqs, total = plan_requests("p", concept, keyframes, VIDEO, FPS)
+    last = reqs[-1]
+    last.to_keyframe.CopyFrom(last.from_keyframe)  # the orchestrator's convention for "hold"
+    plan, _ = build_plan(last, store)
+    assert plan.to_shot is None and plan.end == total and plan.fade_out_frames > 0
+    renderer = SegmentRenderer(plan)
+    assert renderer.frame(total - 1).y.mean() < 0.5 * renderer.frame(plan.start).y.mean()
+
+
+def test_captions_appear_on_the_lyric_line_frames(store: LocalStore, song) -> None:  # type: ignore[no-untyped-def]
+    _, concept, keyframes = song
+    concept.lyrics.add(start=1.0, end=2.0, text="la la land")
+    req = plan_requests("p", concept, keyframes, VIDEO, FPS)[0][0]
+    plan, _ = build_plan(req, store)
+    plan.particles = False
+    r = SegmentRenderer(plan)
+    bottom = slice(int(VIDEO.height * 0.6), VIDEO.height)
+
+    def caption_pixels(k: int) -> int:
+        with_caption = r.frame(k).y[bottom]
+        captions, plan.captions = plan.captions, None
+        without = r.frame(k).y[bottom]
+        plan.captions = captions
+        return int((np.abs(with_caption.astype(int) - without) > 40).sum())
+
+    start, end = round(1.0 * FPS), round(2.0 * FPS)
+    assert caption_pixels(start - 1) == 0
+    assert caption_pixels(start) > 100
+    assert caption_pixels(end - 1) > 100
+    assert caption_pixels(end) == 0

@@ -24,9 +24,9 @@ from PIL import Image
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from gateway.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
 from services.common.settings import Settings
 from services.common.storage import LocalStore
+from tests.support.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """An in-memory OrchestratorService on a real gRPC server, for the gateway's own tests and for
-working on the web page without the whole pipeline (`python -m gateway.fake_orchestrator`).
+working on the web page without the whole pipeline (`python -m tests.support.fake_orchestrator`).
 
 It walks a project through the real state names with short pauses, writes real artifacts to the
 shared store (PNG keyframes, a playable H.264/AAC MP4) and streams WatchProject events, so the
