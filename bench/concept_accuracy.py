@@ -233,6 +233,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", type=Path, default=os.environ.get("LUMIERE_BENCH_AUDIO_DIR"))
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--long", action="store_true", help="also time a 20-minute song")
     args = ap.parse_args()
 
     rows = [evaluate_song(s) for s in benchmark_songs()]
@@ -248,6 +249,13 @@ def main() -> int:
         f"{sp['base_min'] / dur:.4f}); decoding the same song from MP3 adds "
         f"{sp['decode'] / dur:.4f} x duration",
     ]
+    if args.long:
+        import subprocess
+
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.concept_long", "20"], capture_output=True, text=True
+        )
+        summary.append(f"long audio: {(out.stdout or out.stderr).strip()[-400:]}")
     held_summary = accuracy_summary(held)
     sources = real_recordings(args.real)
     real_lines = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import librosa
 import numpy as np
+import scipy.signal
 from lumiere.v1 import concept_pb2
 
 from services.concept.dynamics import analyse_dynamics
@@ -67,6 +68,18 @@ def _curve(values: np.ndarray, rate: float) -> concept_pb2.Curve:
     return concept_pb2.Curve(rate_hz=rate, values=np.round(values, 4).tolist())
 
 
+def condition(samples: np.ndarray, sr: int) -> np.ndarray:
+    """Remove DC and sub-audio rumble (< 20 Hz) and normalise the peak to 1.
+
+    A DC offset flattens the log-energy attack envelope used to time beats, and very quiet
+    files hit the spectrogram's dB floor; the analysis should not depend on either.
+    """
+    sos = scipy.signal.butter(2, 20.0, btype="highpass", fs=sr, output="sos")
+    out = scipy.signal.sosfilt(sos, samples - float(np.mean(samples))).astype(np.float32)
+    peak = float(np.max(np.abs(out)))
+    return out / peak if peak > 0 else out
+
+
 def phrase_start_chroma(
     fe: Frontend, chroma: np.ndarray, sections: list[SectionInfo], rh: Rhythm
 ) -> np.ndarray:
@@ -102,6 +115,7 @@ def analyse(
     if sr != SR:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=SR)
         sr = SR
+    samples = condition(samples, sr)
     next_step("computing the spectrogram")
     fe = compute_frontend(samples, sr)
     chroma = fe.chroma

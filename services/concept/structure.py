@@ -22,6 +22,8 @@ from services.concept.frontend import Frontend
 NOVELTY_HEIGHT = 3.0
 NOVELTY_PROMINENCE = 1.0
 GROUP_REL_THRESHOLD = 0.3
+# Sections whose 4-bar chord patterns differ by more than this (1 - cosine) never repeat.
+HARMONY_THRESHOLD = 0.1
 ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "drop", "outro")
 
 
@@ -112,7 +114,31 @@ def find_boundaries(feats: np.ndarray, bar_dur: float) -> list[int]:
     return sorted(set(bounds))
 
 
-def _groups(sec_feats: np.ndarray, rel_threshold: float = GROUP_REL_THRESHOLD) -> list[int]:
+def harmonic_patterns(bar_chroma: np.ndarray, starts: list[int], n_bars: int) -> list[np.ndarray]:
+    """Per section, the mean chroma at each bar position of a 4-bar phrase (4 x 12)."""
+    out = []
+    for k, i0 in enumerate(starts):
+        i1 = starts[k + 1] if k + 1 < len(starts) else n_bars
+        bars = bar_chroma[i0:i1]
+        pat = np.zeros((4, 12))
+        for pos in range(4):
+            sel = bars[pos::4]
+            pat[pos] = sel.mean(axis=0) if sel.size else bars.mean(axis=0)
+        pat /= np.linalg.norm(pat, axis=1, keepdims=True) + 1e-9
+        out.append(pat)
+    return out
+
+
+def harmonic_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """1 - cosine between two sections' phrase patterns, at the best phrase alignment."""
+    return float(min(1.0 - np.mean(np.sum(a * np.roll(b, s, axis=0), axis=1)) for s in range(4)))
+
+
+def _groups(
+    sec_feats: np.ndarray,
+    rel_threshold: float = GROUP_REL_THRESHOLD,
+    patterns: list[np.ndarray] | None = None,
+) -> list[int]:
     """Greedy grouping: same group when closer than a fraction of the median section distance.
 
     Relative, because feature units depend on the track (how much its bars fluctuate); most
@@ -126,12 +152,22 @@ def _groups(sec_feats: np.ndarray, rel_threshold: float = GROUP_REL_THRESHOLD) -
     threshold = rel_threshold * med
     groups: list[int] = []
     centroids: list[np.ndarray] = []
-    for f in sec_feats:
+    members: list[int] = []  # section index that founded each group
+    for i, f in enumerate(sec_feats):
         dists = [float(np.linalg.norm(f - c)) for c in centroids]
+        if patterns is not None:
+            # Same loudness and sound but other chords (a bridge) is not a repeat.
+            dists = [
+                d
+                if harmonic_distance(patterns[i], patterns[members[g]]) < HARMONY_THRESHOLD
+                else np.inf
+                for g, d in enumerate(dists)
+            ]
         if dists and min(dists) < threshold:
             groups.append(int(np.argmin(dists)))
         else:
             centroids.append(f)
+            members.append(i)
             groups.append(len(centroids) - 1)
     return groups
 
@@ -212,7 +248,10 @@ def find_sections(
         a, b = bounds[k], bounds[k + 1]
         ia, ib = int(a * dyn.rate_hz), max(int(a * dyn.rate_hz) + 1, int(b * dyn.rate_hz))
         energies.append(float(dyn.intensity[ia:ib].mean()))
-    groups = _groups(np.array(sec_feats))
+    bar_chroma = _span_mean(chroma, fe.frame_rate, edges)
+    bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
+    patterns = harmonic_patterns(bar_chroma, starts_idx, feats.shape[0])
+    groups = _groups(np.array(sec_feats), patterns=patterns)
     roles = assign_roles(energies, groups, bounds[:-1], duration)
     out: list[SectionInfo] = []
     counter: dict[str, int] = {}

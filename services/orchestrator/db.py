@@ -562,6 +562,20 @@ class ProjectDB:
 
     def upsert_task(self, owner: str, project_id: str, stage: str, idx: int, **values: Any) -> None:
         """Create or update one task row, fenced by the project's lease."""
+        self.upsert_tasks(owner, project_id, stage, [(idx, values)])
+
+    def upsert_tasks(
+        self,
+        owner: str,
+        project_id: str,
+        stage: str,
+        updates: Sequence[tuple[int, dict[str, Any]]],
+    ) -> None:
+        """Create or update several task rows in one transaction, fenced by the lease.
+
+        Counters are given as `attempts_inc=1` (also reused_inc, renders_inc) and incremented in
+        SQL, never read-modify-written.
+        """
         with self._tx() as conn:
             held = conn.execute(
                 sa.select(projects.c.id).where(
@@ -572,30 +586,44 @@ class ProjectDB:
             ).first()
             if held is None:
                 raise LeaseLost(project_id)
-            key = (
-                (tasks.c.project_id == project_id) & (tasks.c.stage == stage) & (tasks.c.idx == idx)
-            )
-            exists = conn.execute(sa.select(tasks.c.idx).where(key)).first()
-            # Counters are incremented in SQL ("attempts_inc=1"), never read-modify-written.
-            increments: dict[str, Any] = {}
-            for name in ("attempts", "reused", "renders"):
-                inc = values.pop(f"{name}_inc", None)
-                if inc:
-                    increments[name] = (getattr(tasks.c, name) + inc) if exists else inc
-            if exists:
-                conn.execute(tasks.update().where(key).values(**values, **increments))
-            else:
-                base: dict[str, Any] = {
-                    "status": "pending",
-                    "attempts": 0,
-                    "reused": 0,
-                    "renders": 0,
-                }
-                base.update(values)
-                base.update(increments)
-                conn.execute(
-                    tasks.insert().values(project_id=project_id, stage=stage, idx=idx, **base)
+            existing = {
+                r[0]
+                for r in conn.execute(
+                    sa.select(tasks.c.idx).where(
+                        tasks.c.project_id == project_id,
+                        tasks.c.stage == stage,
+                        tasks.c.idx.in_([idx for idx, _ in updates]),
+                    )
                 )
+            }
+            for idx, given in updates:
+                values = dict(given)
+                exists = idx in existing
+                increments: dict[str, Any] = {}
+                for name in ("attempts", "reused", "renders"):
+                    inc = values.pop(f"{name}_inc", None)
+                    if inc:
+                        increments[name] = (getattr(tasks.c, name) + inc) if exists else inc
+                if exists:
+                    key = (
+                        (tasks.c.project_id == project_id)
+                        & (tasks.c.stage == stage)
+                        & (tasks.c.idx == idx)
+                    )
+                    conn.execute(tasks.update().where(key).values(**values, **increments))
+                else:
+                    base: dict[str, Any] = {
+                        "status": "pending",
+                        "attempts": 0,
+                        "reused": 0,
+                        "renders": 0,
+                    }
+                    base.update(values)
+                    base.update(increments)
+                    conn.execute(
+                        tasks.insert().values(project_id=project_id, stage=stage, idx=idx, **base)
+                    )
+                    existing.add(idx)
 
     def delete_tasks_from(self, owner: str, project_id: str, stage: str, first_idx: int) -> None:
         """Drop tasks of `stage` with index >= first_idx (the plan got shorter)."""

@@ -29,7 +29,7 @@ from services.common.storage import ArtifactStore
 from services.orchestrator.config import OrchestratorConfig
 from services.orchestrator.db import TERMINAL_STATES, LeaseLost, ProjectDB, ProjectRow
 from services.orchestrator.events import STATE_RANK, Hub, event_key
-from services.orchestrator.pipeline import PipelineStages, LocalRun, now
+from services.orchestrator.pipeline import LocalRun, PipelineStages, now
 from services.orchestrator.pool import AnimatorPool
 
 log = logging.getLogger(__name__)

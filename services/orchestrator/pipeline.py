@@ -543,6 +543,7 @@ class PipelineStages:
             await self._db(self.db.delete_tasks_from, self.owner, run.project_id, stage, len(plan))
         results: dict[int, animator_pb2.Segment] = {}
         todo: list[tuple[PlannedSegment, animator_pb2.RenderSegmentRequest, str]] = []
+        updates: list[tuple[int, dict[str, Any]]] = []
         for seg in plan:
             request = self._segment_request(run, concept, keyframes, seg, video)
             inputs = hashing.segment_inputs_hash(request, concept_hash)
@@ -557,18 +558,17 @@ class PipelineStages:
                 segment.ParseFromString(task.output)
                 if await asyncio.to_thread(self.store.exists, segment.video.key):
                     results[seg.index] = segment
-                    await self._task(run, stage, seg.index, reused_inc=1)
+                    updates.append((seg.index, {"reused_inc": 1}))
                     continue
             todo.append((seg, request, inputs))
-            await self._task(
-                run,
-                stage,
-                seg.index,
-                status="pending",
-                input_hash=inputs,
-                error="",
-                retryable=False,
+            updates.append(
+                (
+                    seg.index,
+                    {"status": "pending", "input_hash": inputs, "error": "", "retryable": False},
+                )
             )
+        # One transaction for the whole plan rather than one per segment.
+        await self._db(self.db.upsert_tasks, self.owner, run.project_id, stage, updates)
         total = len(plan)
         run.segment_fraction = {i: 1.0 for i in results}
         await self._progress(

@@ -8,7 +8,8 @@ regenerate (only the chosen segment re-renders), preview, and resume after a res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -27,6 +28,32 @@ from tests.conftest import running_service
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
 PS = pb.ProjectState
+
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Settings]:
+    """The shared settings on SQLite, and on a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+    name = f"lumiere_t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield settings.model_copy(
+            update={"database_url": f"postgresql://postgres@127.0.0.1:5432/{name}"}
+        )
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 @dataclass
@@ -177,7 +204,10 @@ async def test_health_not_found_and_invalid_arguments(
         assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
-async def test_full_run_states_progress_and_fanout(settings: Settings, store: LocalStore) -> None:
+async def test_full_run_states_progress_and_fanout(
+    db_settings: Settings, store: LocalStore
+) -> None:
+    settings = db_settings
     knobs = FakeKnobs(segment_delay_s=0.2, moment_times=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
     async with stack(settings, store, knobs, animators=2) as st:
         await _create(st, "song-1")
@@ -232,7 +262,8 @@ async def test_full_run_states_progress_and_fanout(settings: Settings, store: Lo
         assert [p.id for p in listed.projects] == ["song-1"]
 
 
-async def test_list_newest_first_with_page_tokens(settings: Settings, store: LocalStore) -> None:
+async def test_list_newest_first_with_page_tokens(db_settings: Settings, store: LocalStore) -> None:
+    settings = db_settings
     async with stack(settings, store, FakeKnobs(), animators=1) as st:
         for i in range(5):
             await _create(st, f"p-{i}")
@@ -294,7 +325,8 @@ async def test_failures_name_the_stage_and_reason(settings: Settings, store: Loc
         assert project.error_retryable
 
 
-async def test_cancel_delete_regenerate_preview(settings: Settings, store: LocalStore) -> None:
+async def test_cancel_delete_regenerate_preview(db_settings: Settings, store: LocalStore) -> None:
+    settings = db_settings
     knobs = FakeKnobs(segment_delay_s=0.1)
     async with stack(settings, store, knobs, animators=2) as st:
         # Cancel mid-run.
@@ -369,7 +401,10 @@ async def test_cancel_delete_regenerate_preview(settings: Settings, store: Local
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_restart_resumes_without_rerendering(settings: Settings, store: LocalStore) -> None:
+async def test_restart_resumes_without_rerendering(
+    db_settings: Settings, store: LocalStore
+) -> None:
+    settings = db_settings
     knobs = FakeKnobs(segment_delay_s=0.4, moment_times=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     async with stack(settings, store, knobs, animators=1) as st:
         await _create(st, "resume-me")
