@@ -38,10 +38,10 @@ from services.common.grpc_client import aio_channel, sync_channel
 from services.common.grpc_server import start_server
 from services.common.settings import Settings
 from services.common.storage import LocalStore
+from services.devstack.processes import ProcessStack, free_port
 from services.devstack.synth import demo_spec, synth_song, write_audio
 from services.orchestrator import server as orch_server
-from services.orchestrator.fakes import FakeKnobs, fake_adders
-from services.orchestrator.procs import ProcessStack, free_port
+from tests.support.fake_stages import FakeKnobs, fake_adders
 
 RESULTS = Path(__file__).parent / "results" / "orchestrator_pipeline.md"
 pb = orchestrator_pb2

@@ -7,15 +7,16 @@ import signal
 import threading
 
 from services.common.settings import get_settings
-from services.devstack.stack import LocalStack
+from services.devstack.processes import LocalStack
 
 
 def main() -> None:
     settings = get_settings()
-    stack = LocalStack(settings.data_dir, fixed_ports=True)
+    stack = LocalStack(settings.data_dir, animators=2, fixed_ports=True)
     with stack:
-        for svc in stack.services.values():
-            print(f"{svc.name:14s} {svc.address}  (pid {svc.proc.pid if svc.proc else '-'})")
+        for svc in stack.procs:
+            pid = svc.proc.pid if svc.proc else "-"
+            print(f"{svc.log_path.stem:14s} {svc.address}  (pid {pid}, log {svc.log_path})")
         print(f"REST API and web page: {stack.gateway_url}/  (Ctrl-C to stop)")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

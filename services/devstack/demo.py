@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from services.common.settings import get_settings
-from services.devstack.stack import LocalStack
+from services.devstack.processes import LocalStack
 from services.devstack.synth import SR, demo_spec, synth_song, write_audio
 from services.devstack.video_check import inspect_video
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from services.devstack.demo import run_project
-from services.devstack.stack import LocalStack
+from services.devstack.processes import LocalStack
 from services.devstack.synth import SR, SectionSpec, SongSpec, synth_song, write_audio
 from services.devstack.video_check import inspect_video
 

@@ -28,8 +28,8 @@ from gateway.config import GatewaySettings
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.orchestrator import server as orch_server
-from services.orchestrator.fakes import FakeKnobs, fake_adders
 from tests.conftest import running_service
+from tests.support.fake_stages import FakeKnobs, fake_adders
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.grpc_client import sync_channel
 from services.common.storage import LocalStore
+from services.devstack.processes import ProcessStack, ServiceProcess
 from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
 from services.orchestrator.db import ProjectDB
-from services.orchestrator.procs import ProcessStack, ServiceProcess
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2

@@ -22,8 +22,8 @@ from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.orchestrator import server as orch_server
-from services.orchestrator.fakes import FakeKnobs, fake_adders
 from tests.conftest import running_service
+from tests.support.fake_stages import FakeKnobs, fake_adders
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
