@@ -65,6 +65,27 @@ async def _serve(add, settings: Settings, store: LocalStore):  # type: ignore[no
     return server, f"127.0.0.1:{port}"
 
 
+async def _run_to_completion(
+    ostub: orchestrator_pb2_grpc.OrchestratorServiceStub, store: LocalStore, pid: str
+) -> pb.Project:
+    """Create and process one project on the fake stages; wait for it and check it completed."""
+    ref = store.put_bytes(f"uploads/{pid}/audio.wav", b"x", "audio/wav")
+    await ostub.CreateProject(
+        pb.CreateProjectRequest(
+            project_id=pid,
+            prompt="x",
+            audio=ref,
+            options=pb.ProjectOptions(width=320, height=180, fps=12),
+        )
+    )
+    await ostub.ProcessProject(pb.ProcessProjectRequest(project_id=pid))
+    async for _ in ostub.WatchProject(pb.WatchProjectRequest(project_id=pid)):
+        pass
+    project = (await ostub.GetProject(pb.GetProjectRequest(project_id=pid))).project
+    assert project.state == PS.PROJECT_STATE_COMPLETED, project.error
+    return project
+
+
 async def dispatch_overhead(root: Path, segments: int, inflight: int) -> dict[str, float]:
     settings = Settings(data_dir=root / "overhead")
     store = LocalStore(settings.data_dir / "store")
@@ -103,24 +124,8 @@ async def dispatch_overhead(root: Path, segments: int, inflight: int) -> dict[st
         orch, oa = await _serve(orch_server.add_to_server, cfg, store)
         ch = aio_channel(oa)
         ostub = orchestrator_pb2_grpc.OrchestratorServiceStub(ch)
-        ref = store.put_bytes("uploads/ovh/audio.wav", b"x", "audio/wav")
-        await ostub.CreateProject(
-            pb.CreateProjectRequest(
-                project_id="ovh",
-                prompt="x",
-                audio=ref,
-                options=pb.ProjectOptions(width=320, height=180, fps=12),
-            )
-        )
-        await ostub.ProcessProject(pb.ProcessProjectRequest(project_id="ovh"))
-        async for _ in ostub.WatchProject(pb.WatchProjectRequest(project_id="ovh")):
-            pass
-        project = (await ostub.GetProject(pb.GetProjectRequest(project_id="ovh"))).project
-        assert project.state == PS.PROJECT_STATE_COMPLETED, project.error
-        seg_tasks = [t for t in project.tasks if t.stage == "segment"]
-        start = min(t.started_at.ToNanoseconds() for t in seg_tasks)
-        end = max(t.finished_at.ToNanoseconds() for t in seg_tasks)
-        orchestrated = (end - start) / 1e9
+        project = await _run_to_completion(ostub, store, "ovh")
+        orchestrated = segment_wall(project)
         await ch.close()
         await orch_server.stop_engines()
         await orch.stop(0)
@@ -163,20 +168,7 @@ async def fake_fanout(root: Path, segments: int, delay: float) -> dict[str, floa
         orch, oa = await _serve(orch_server.add_to_server, cfg, store)
         ch = aio_channel(oa)
         ostub = orchestrator_pb2_grpc.OrchestratorServiceStub(ch)
-        ref = store.put_bytes("uploads/fan/audio.wav", b"x", "audio/wav")
-        await ostub.CreateProject(
-            pb.CreateProjectRequest(
-                project_id="fan",
-                prompt="x",
-                audio=ref,
-                options=pb.ProjectOptions(width=320, height=180, fps=12),
-            )
-        )
-        await ostub.ProcessProject(pb.ProcessProjectRequest(project_id="fan"))
-        async for _ in ostub.WatchProject(pb.WatchProjectRequest(project_id="fan")):
-            pass
-        project = (await ostub.GetProject(pb.GetProjectRequest(project_id="fan"))).project
-        assert project.state == PS.PROJECT_STATE_COMPLETED, project.error
+        project = await _run_to_completion(ostub, store, "fan")
         out[f"{label}_s"] = segment_wall(project)
         out[f"{label}_overlap"] = max_overlap(project)
         await ch.close()

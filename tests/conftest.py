@@ -7,7 +7,7 @@ or separate processes for the end-to-end tests).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +17,8 @@ import pytest
 from services.common.grpc_server import start_server
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore, LocalStore
+from tests.support.postgres import throwaway_database
+from tests.support.s3_server import moto_s3_server
 
 AddToServer = Callable[[grpc.aio.Server, Settings, ArtifactStore], list[str]]
 
@@ -47,3 +49,17 @@ async def running_service(
         yield f"127.0.0.1:{port}"
     finally:
         await server.stop(0)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One moto S3 server process for the session (`host:port`); tests use their own buckets."""
+    with moto_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a throw-away PostgreSQL database (skips the test when the server is unreachable)."""
+    with throwaway_database() as url:
+        yield url

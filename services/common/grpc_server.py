@@ -75,7 +75,7 @@ def grpc_errors(method: F) -> F:
 
 async def start_server(
     address: str,
-    register: Callable[[grpc.aio.Server], None],
+    register: Callable[[grpc.aio.Server], object],
     service_names: Sequence[str],
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """Build and start a server; returns it, its health servicer and the bound port."""
@@ -98,7 +98,7 @@ async def start_server(
 async def serve(
     name: str,
     address: str,
-    register: Callable[[grpc.aio.Server], None],
+    register: Callable[[grpc.aio.Server], object],
     service_names: Sequence[str],
     grace_seconds: float = 10.0,
     on_started: Callable[[], Any] | None = None,

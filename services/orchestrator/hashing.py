@@ -31,9 +31,12 @@ def _keyframe(kf: seeder_pb2.Keyframe) -> str:
     return "|".join([kf.key_moment_id, _ref(kf.image), *(_ref(layer) for layer in kf.layers)])
 
 
+def _video(v: common_pb2.VideoSettings) -> str:
+    return f"{v.width}x{v.height}@{v.fps}q{v.quality}"
+
+
 def segment_inputs_hash(request: animator_pb2.RenderSegmentRequest, concept_hash: str) -> str:
     """Everything that determines a segment's frames (the concept is hashed once per run)."""
-    v = request.video
     return digest(
         [
             "segment-v1",
@@ -42,7 +45,7 @@ def segment_inputs_hash(request: animator_pb2.RenderSegmentRequest, concept_hash
             _keyframe(request.from_keyframe),
             _keyframe(request.to_keyframe),
             concept_hash,
-            f"{v.width}x{v.height}@{v.fps}q{v.quality}",
+            _video(request.video),
             str(request.seed),
             str(request.transition),
         ]
@@ -50,13 +53,12 @@ def segment_inputs_hash(request: animator_pb2.RenderSegmentRequest, concept_hash
 
 
 def compose_inputs_hash(request: animator_pb2.ComposeVideoRequest) -> str:
-    v = request.video
     return digest(
         [
             "compose-v1",
             *(f"{s.index}:{s.start_frame}-{s.end_frame}:{_ref(s.video)}" for s in request.segments),
             _ref(request.audio),
-            f"{v.width}x{v.height}@{v.fps}q{v.quality}",
+            _video(request.video),
             str(request.total_frames),
             request.output_key,
         ]

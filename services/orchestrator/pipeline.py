@@ -277,6 +277,38 @@ class PipelineStages:
     async def _task(self, run: Run, stage: str, idx: int, **values: Any) -> None:
         await self._db(self.db.upsert_task, self.owner, run.project_id, stage, idx, **values)
 
+    async def _task_failed(
+        self, run: Run, stage: str, idx: int, started: float, message: str, retryable: bool
+    ) -> None:
+        """Record a stage task as failed for good: why, whether a retry may help, time taken."""
+        await self._task(
+            run,
+            stage,
+            idx,
+            status="failed",
+            error=message,
+            retryable=retryable,
+            finished_at=now(),
+            seconds=now() - started,
+        )
+
+    async def _task_done(
+        self, run: Run, stage: str, idx: int, started: float, **values: Any
+    ) -> None:
+        """Record a stage task as rendered: clears the error, counts one render, plus `values`."""
+        await self._task(
+            run,
+            stage,
+            idx,
+            status="done",
+            error="",
+            retryable=False,
+            finished_at=now(),
+            seconds=now() - started,
+            renders_inc=1,
+            **values,
+        )
+
     async def _run_simple_stage(
         self,
         run: Run,
@@ -301,28 +333,9 @@ class PipelineStages:
         try:
             result = await self._retrying(stage, attempt, target)
         except StageError as exc:
-            await self._task(
-                run,
-                stage,
-                0,
-                status="failed",
-                error=exc.message,
-                retryable=exc.retryable,
-                finished_at=now(),
-                seconds=now() - started,
-            )
+            await self._task_failed(run, stage, 0, started, exc.message, exc.retryable)
             raise
-        await self._task(
-            run,
-            stage,
-            0,
-            status="done",
-            error="",
-            retryable=False,
-            finished_at=now(),
-            seconds=now() - started,
-            renders_inc=1,
-        )
+        await self._task_done(run, stage, 0, started)
         log.debug("%s done in %.2fs (%s)", stage, now() - started, deadline_label)
         return result
 
@@ -542,7 +555,7 @@ class PipelineStages:
         if any(idx >= len(plan) for idx in existing):
             await self._db(self.db.delete_tasks_from, self.owner, run.project_id, stage, len(plan))
         results: dict[int, animator_pb2.Segment] = {}
-        todo: list[tuple[PlannedSegment, animator_pb2.RenderSegmentRequest, str]] = []
+        to_render: list[tuple[PlannedSegment, animator_pb2.RenderSegmentRequest, str]] = []
         updates: list[tuple[int, dict[str, Any]]] = []
         for seg in plan:
             request = self._segment_request(run, concept, keyframes, seg, video)
@@ -560,7 +573,7 @@ class PipelineStages:
                     results[seg.index] = segment
                     updates.append((seg.index, {"reused_inc": 1}))
                     continue
-            todo.append((seg, request, inputs))
+            to_render.append((seg, request, inputs))
             updates.append(
                 (
                     seg.index,
@@ -575,7 +588,7 @@ class PipelineStages:
             run,
             "animator",
             len(results) / total,
-            f"rendering {len(todo)} of {total} segments ({len(results)} reused)",
+            f"rendering {len(to_render)} of {total} segments ({len(results)} reused)",
             len(results),
             total,
         )
@@ -585,7 +598,7 @@ class PipelineStages:
                     seg.index: group.create_task(
                         self._render_one(run, stage, seg, request, inputs, total)
                     )
-                    for seg, request, inputs in todo
+                    for seg, request, inputs in to_render
                 }
         except BaseExceptionGroup as group_exc:
             # The first segment that failed for good cancels the others; report that one.
@@ -677,18 +690,13 @@ class PipelineStages:
                     f"[{seg.start_frame}, {seg.end_frame})",
                     False,
                 )
-            await self._task(
+            await self._task_done(
                 run,
                 stage,
                 seg.index,
-                status="done",
+                started,
                 output=segment.SerializeToString(),
                 input_hash=inputs,
-                seconds=now() - started,
-                finished_at=now(),
-                error="",
-                retryable=False,
-                renders_inc=1,
             )
             run.segment_fraction[seg.index] = 1.0
             await self._segment_progress(run, total)
@@ -699,16 +707,7 @@ class PipelineStages:
         message = rpc_message(f"animator (segment {seg.index})", last, ", ".join(tried))
         if retryable:
             message += f" after {len(tried)} attempts"
-        await self._task(
-            run,
-            stage,
-            seg.index,
-            status="failed",
-            error=message,
-            retryable=retryable,
-            finished_at=now(),
-            seconds=now() - started,
-        )
+        await self._task_failed(run, stage, seg.index, started, message, retryable)
         raise StageError("animator", message, retryable)
 
     async def _segment_progress(self, run: Run, total: int) -> None:
@@ -787,28 +786,9 @@ class PipelineStages:
                     False,
                 )
         except StageError as exc:
-            await self._task(
-                run,
-                stage,
-                0,
-                status="failed",
-                error=exc.message,
-                retryable=exc.retryable,
-                finished_at=now(),
-                seconds=now() - started,
-            )
+            await self._task_failed(run, stage, 0, started, exc.message, exc.retryable)
             raise
-        await self._task(
-            run,
-            stage,
-            0,
-            status="done",
-            error="",
-            finished_at=now(),
-            seconds=now() - started,
-            renders_inc=1,
-            input_hash=inputs,
-        )
+        await self._task_done(run, stage, 0, started, input_hash=inputs)
         ref: common_pb2.ArtifactRef = result.video
         column = "preview" if preview else "final"
         await self._db(

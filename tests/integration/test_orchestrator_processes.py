@@ -8,7 +8,6 @@ starts its own orchestrator(s). Songs are short (10 s) and videos small so the m
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import av
@@ -19,32 +18,20 @@ from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 from services.common.grpc_client import sync_channel
 from services.common.storage import LocalStore
 from services.devstack.processes import ProcessStack, ServiceProcess
-from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
 from services.orchestrator.db import ProjectDB
+from tests.support.songs import write_short_song
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
 PS = pb.ProjectState
 FINISHED = {PS.PROJECT_STATE_COMPLETED, PS.PROJECT_STATE_FAILED, PS.PROJECT_STATE_CANCELLED}
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="module")
 def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessStack]:
     root = tmp_path_factory.mktemp("orchestrator-procs")
     stack = ProcessStack(root / "data", animators=2)
-    spec = SongSpec(
-        name="short",
-        bpm=120.0,
-        sections=(
-            SectionSpec("intro", 1, level=0.3, drums=False),
-            SectionSpec("verse", 2, level=0.6),
-            SectionSpec("chorus", 2, level=1.0, lead=True),
-        ),
-        seed=11,
-    )
-    samples, _truth = synth_song(spec)
-    write_audio(root / "song.wav", samples)
+    write_short_song(root / "song.wav", seed=11)
     stack.song = root / "song.wav"  # type: ignore[attr-defined]
     try:
         stack.start_stages()
@@ -191,23 +178,6 @@ def test_killed_orchestrator_resumes_without_rerendering(stages: ProcessStack) -
         assert _frames(stages, project.final_video.key) == project.segments[-1].end_frame
     finally:
         orch.stop()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
-    name = f"lumiere_t_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _run_many(stages: ProcessStack, pg_url: str, count: int, prefix: str) -> dict[str, object]:

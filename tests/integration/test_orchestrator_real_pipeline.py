@@ -17,30 +17,14 @@ from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.concept.server import add_to_server as concept_add
-from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
 from services.orchestrator import server as orch_server
 from services.seeder.server import add_to_server as seeder_add
 from tests.conftest import running_service
+from tests.support.songs import write_short_song
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
 PS = pb.ProjectState
-
-
-def short_song(path: Path) -> float:
-    spec = SongSpec(
-        name="short",
-        bpm=120.0,
-        sections=(
-            SectionSpec("intro", 1, level=0.3, drums=False),
-            SectionSpec("verse", 2, level=0.6),
-            SectionSpec("chorus", 2, level=1.0, lead=True),
-        ),
-        seed=3,
-    )
-    samples, truth = synth_song(spec)
-    write_audio(path, samples)
-    return truth.duration
 
 
 async def _finish(stub: orchestrator_pb2_grpc.OrchestratorServiceStub, pid: str) -> pb.Project:
@@ -58,7 +42,7 @@ def _frame_count(path: Path) -> int:
 async def test_real_services_full_run_and_regenerate(
     settings: Settings, store: LocalStore, tmp_path: Path
 ) -> None:
-    duration = short_song(tmp_path / "song.wav")
+    duration = write_short_song(tmp_path / "song.wav", seed=3)
     audio = store.put_file("uploads/real-1/audio.wav", tmp_path / "song.wav", "audio/wav")
     async with AsyncExitStack() as stack:
         c = await stack.enter_async_context(running_service(concept_add, settings, store))

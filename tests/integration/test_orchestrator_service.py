@@ -8,7 +8,6 @@ regenerate (only the chosen segment re-renders), preview, and resume after a res
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -24,13 +23,11 @@ from services.common.storage import LocalStore
 from services.orchestrator import server as orch_server
 from tests.conftest import running_service
 from tests.support.fake_stages import FakeKnobs, fake_adders
+from tests.support.postgres import throwaway_database
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
 PS = pb.ProjectState
-
-
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -39,21 +36,8 @@ def db_settings(request: pytest.FixtureRequest, settings: Settings) -> Iterator[
     if request.param == "sqlite":
         yield settings
         return
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
-    name = f"lumiere_t_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield settings.model_copy(
-            update={"database_url": f"postgresql://postgres@127.0.0.1:5432/{name}"}
-        )
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database() as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 @dataclass
