@@ -6,6 +6,7 @@ Prints progress as it goes, the wall time per stage, and the path of the finishe
 from __future__ import annotations
 
 import argparse
+import shutil
 import time
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompt", default="neon city at night, rain, a lone dancer")
     parser.add_argument("--animators", type=int, default=2, help="animator replicas")
+    parser.add_argument("--size", default="1280x720", help="WxH of the video")
+    parser.add_argument("--fps", default="30")
+    parser.add_argument("--quality", default="final", choices=["preview", "draft", "final"])
+    parser.add_argument("--copy-to", type=Path, help="also copy the finished MP4 here")
     args = parser.parse_args()
 
     wall = time.monotonic()
@@ -94,7 +99,8 @@ def main() -> None:
 
     with LocalStack(data_dir, animators=args.animators) as stack:
         print(f"stack up in {time.monotonic() - wall:.1f} s; REST API at {stack.gateway_url}")
-        project, times = run_project(stack.gateway_url, song_path, args.prompt)
+        form = {"size": args.size, "fps": args.fps, "quality": args.quality}
+        project, times = run_project(stack.gateway_url, song_path, args.prompt, form)
     if project["status"] != "completed":
         raise SystemExit(f"demo failed: {project.get('failed_stage')}: {project.get('error')}")
 
@@ -111,6 +117,10 @@ def main() -> None:
         f"@ {facts.fps:g} fps, {facts.frame_count} frames ({facts.video_duration:.3f} s); "
         f"audio: {facts.audio_codec} {facts.audio_duration:.3f} s"
     )
+    if args.copy_to:
+        args.copy_to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(video, args.copy_to)
+        print(f"copied to {args.copy_to}")
     print(f"finished MP4: {video}")
 
 
