@@ -7,7 +7,6 @@ message)`, so the servicer can stream it and the benchmark can time it without a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -51,13 +50,6 @@ MOMENT_ROLE = {
     "peak": concept_pb2.MOMENT_ROLE_PEAK,
     "resolution": concept_pb2.MOMENT_ROLE_RESOLUTION,
 }
-
-
-@dataclass
-class AnalysisInput:
-    prompt: str = ""
-    key_moment_count: int = 0
-    lyrics: bytes | None = None
 
 
 def _noop(done: int, total: int, message: str) -> None:

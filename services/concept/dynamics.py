@@ -74,9 +74,3 @@ def analyse_dynamics(fe: Frontend) -> Dynamics:
         loudness_db=loud_db,
         centroid_hz=centroid_med,
     )
-
-
-def mean_between(curve: np.ndarray, rate: float, start: float, end: float) -> float:
-    a = int(max(0, np.floor(start * rate)))
-    b = int(min(curve.size, max(a + 1, np.ceil(end * rate))))
-    return float(curve[a:b].mean()) if b > a else 0.0

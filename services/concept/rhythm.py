@@ -2,16 +2,22 @@
 
 librosa's tracker is the engine (dynamic programming over the onset envelope); around it:
 
-- tempo octave: the global tempogram proposes a tempo; the metrical level is then chosen by
-  whether the beats of the doubled tempo are all real beats (comparable accents) or alternate
-  beat / off-beat (the off-beats much weaker), within 60..200 BPM;
-- tempo changes: a local tempo curve (tempogram restricted to the chosen octave) is passed to
-  the tracker when the tempo really moves;
-- timing: beats are moved onto the attacks measured on a 1.5 ms energy envelope (librosa's beats
-  arrive ~25-35 ms late), and the tempo comes from the beat times, not from the lag grid;
-- quiet stretches: beats are kept on the tempo grid through them and flagged `inferred`;
+- tempo octave: the tempogram proposes a tempo (peaks backed by their double and half win over
+  syncopation lags); the metrical level is then chosen by whether the beats of the doubled
+  tempo are all real beats (comparable accents, full band and low band) or alternate beat /
+  off-beat, within 60..200 BPM;
+- tempo precision: the period is refined below the lag grid from the onset autocorrelation at
+  1, 2, 4 and 8 periods, and the reported tempo comes from the beat times;
+- tempo changes: a local tempo curve (tempogram restricted to the chosen octave, interpolated
+  between lag bins) is passed to the tracker when the tempo really moves;
+- timing: beats are moved onto attacks measured on a 1.5 ms energy envelope (librosa's beats
+  arrive ~25-35 ms late);
+- quiet stretches, drumless intros/outros: beats continue on the tempo grid, flagged `inferred`;
+- confidence: how tightly heard onsets sit on the grid, x beat regularity, x heard share:
+  ~0 for drones, noise and free-time playing;
 - downbeats: a Viterbi pass over beats scores bar starts by harmonic change (chroma), bass/kick
-  accent and overall accent, for 3 and 4 beats per bar, allowing the phase to move.
+  accent and overall accent, for 3 and 4 beats per bar (4/4 unless 3/4 is clearly better),
+  allowing the phase to move.
 """
 
 from __future__ import annotations
@@ -496,7 +502,8 @@ def find_meter(fe: Frontend, beats: np.ndarray, chroma: np.ndarray) -> tuple[int
     d = downbeat_salience(fe, beats, chroma)
     c3, _ = _phase_contrast(d, 3)
     c4, _ = _phase_contrast(d, 4)
-    m = 3 if c3 > c4 else 4
+    # 4/4 is far more common: 3/4 must be clearly better supported, not a near-tie.
+    m = 3 if c3 > 1.25 * c4 + 0.1 else 4
     return m, viterbi_bar_positions(d, m) + 1
 
 

@@ -1,9 +1,11 @@
 """Sections: boundaries on bar starts from timbre/loudness/harmony novelty, repeats and roles.
 
 Bars (from the downbeats) are the unit, so every boundary is a downbeat by construction. Each bar
-gets a feature vector (loudness, band balance, coarse timbre, onset density, chroma); a
-boundary is where the bars before and after differ most (two-window novelty, ~8 s each side).
-Sections whose mean features are close form a repeat group (A, B, A ...), and roles come from
+gets a feature vector (loudness, band balance, coarse timbre, onset density, chroma) scaled by
+the track's own bar-to-bar fluctuation; a boundary is where the bars before and after differ
+clearly more than usual (two-window novelty at ~12 s and ~5 s), or where the chord sequence
+stops repeating phrase to phrase (harmonic novelty). Sections whose mean features are close
+and whose 4-bar chord patterns match form a repeat group (A, B, A ...), and roles come from
 position, energy and repetition: intro/outro at the ends when quieter, chorus = the loudest
 repeated material, breakdown = a deep dip after loud material, drop = the loud return after a
 breakdown, bridge = one-off material in the second half, verse = the rest.
@@ -24,6 +26,8 @@ NOVELTY_PROMINENCE = 1.0
 GROUP_REL_THRESHOLD = 0.3
 # Sections whose 4-bar chord patterns differ by more than this (1 - cosine) never repeat.
 HARMONY_THRESHOLD = 0.1
+INTRO_MARGIN = 0.03  # an intro is quieter than every body section by at least this (0..1)
+HARMONY_NOVELTY_WEIGHT = 1.0  # harmonic novelty units count like bar-feature units
 ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "drop", "outro")
 
 
@@ -91,7 +95,28 @@ def novelty(feats: np.ndarray, w: int) -> np.ndarray:
     return nov
 
 
-def find_boundaries(feats: np.ndarray, bar_dur: float) -> list[int]:
+def harmonic_novelty(bar_chroma: np.ndarray, phrase: int = 4) -> np.ndarray:
+    """Where the chord sequence stops repeating, in units of its usual variation.
+
+    Inside a section, bar j usually has the chords of bar j - 4 (the previous phrase); at a
+    change of harmony (a bridge on other chords at the same loudness) that stops for a
+    phrase. The rise of the lag-4 chroma distance marks the boundary.
+    """
+    n = bar_chroma.shape[0]
+    out = np.zeros(n)
+    if n < 2 * phrase + 1:
+        return out
+    d = np.zeros(n)
+    d[phrase:] = 1.0 - np.sum(bar_chroma[phrase:] * bar_chroma[:-phrase], axis=1)
+    scale = max(0.05, 1.4826 * float(np.median(np.abs(d[phrase:] - np.median(d[phrase:])))))
+    for j in range(2 * phrase, n - phrase + 1):
+        out[j] = (d[j : j + phrase].mean() - d[j - phrase : j].mean()) / scale
+    return np.maximum(out, 0.0)
+
+
+def find_boundaries(
+    feats: np.ndarray, bar_dur: float, bar_chroma: np.ndarray | None = None
+) -> list[int]:
     """Bar indices where sections start (always includes 0)."""
     n = feats.shape[0]
     if n < 4:
@@ -102,6 +127,8 @@ def find_boundaries(feats: np.ndarray, bar_dur: float) -> list[int]:
     w = int(np.clip(round(12.0 / max(bar_dur, 1e-3)), 4, 8))
     ws = int(np.clip(round(5.0 / max(bar_dur, 1e-3)), 2, w))
     nov = 0.5 * (novelty(feats, w) + novelty(feats, ws))
+    if bar_chroma is not None:
+        nov = nov + HARMONY_NOVELTY_WEIGHT * harmonic_novelty(bar_chroma)
     min_gap = max(2, int(round(6.0 / max(bar_dur, 1e-3))))
     # Novelty is in units of the track's own bar-to-bar fluctuation (see bar_features), so
     # absolute thresholds mean "clearly more change than usual"; prominence within the
@@ -213,7 +240,11 @@ def assign_roles(
     # Intro/outro: quieter material at the ends that the body of the song does not repeat.
     body = set(groups[1:-1])
     quiet_first = e[0] < 0.75 * emax or e[0] <= float(np.median(e)) + 1e-6
-    if quiet_first and (groups[0] not in body or e[0] < 0.5 * emax):
+    # ...and quieter than the whole body: otherwise it is the first verse (that is not repeated).
+    # (breakdowns are dips by definition and do not count).
+    body_e = [e[i] for i in range(1, n - 1) if roles[i] != "breakdown"]
+    below_body = not body_e or e[0] < min(body_e) - INTRO_MARGIN
+    if quiet_first and below_body and (groups[0] not in body or e[0] < 0.5 * emax):
         roles[0] = "intro"
     quiet_last = e[-1] < 0.75 * emax or e[-1] <= float(np.median(e)) + 1e-6
     if n >= 3 and quiet_last and (groups[-1] not in body or e[-1] < 0.5 * emax):
@@ -237,7 +268,9 @@ def find_sections(
     edges = np.append(db, duration)
     feats = bar_features(fe, dyn, chroma, edges)
     bar_dur = float(np.median(np.diff(db)))
-    starts_idx = find_boundaries(feats, bar_dur)
+    bar_chroma = _span_mean(chroma, fe.frame_rate, edges)
+    bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
+    starts_idx = find_boundaries(feats, bar_dur, bar_chroma)
     bounds = [edges[i] for i in starts_idx] + [duration]
     bounds[0] = 0.0  # the first section starts with the audio (pickup bars included)
     sec_feats = []
@@ -248,8 +281,6 @@ def find_sections(
         a, b = bounds[k], bounds[k + 1]
         ia, ib = int(a * dyn.rate_hz), max(int(a * dyn.rate_hz) + 1, int(b * dyn.rate_hz))
         energies.append(float(dyn.intensity[ia:ib].mean()))
-    bar_chroma = _span_mean(chroma, fe.frame_rate, edges)
-    bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
     patterns = harmonic_patterns(bar_chroma, starts_idx, feats.shape[0])
     groups = _groups(np.array(sec_feats), patterns=patterns)
     roles = assign_roles(energies, groups, bounds[:-1], duration)

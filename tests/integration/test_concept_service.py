@@ -82,7 +82,9 @@ async def test_health_and_full_analysis(
     assert len(stored["keyMoments"]) == 7
 
 
-async def test_bad_inputs_are_invalid_argument(settings: Settings, store: LocalStore) -> None:
+async def test_bad_inputs_are_invalid_argument(
+    settings: Settings, store: LocalStore, tmp_path: Path
+) -> None:
     junk = store.put_bytes("uploads/p2/audio.mp3", b"not audio at all " * 100, "audio/mpeg")
     async with running_service(add_to_server, settings, store) as addr:
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -101,3 +103,30 @@ async def test_bad_inputs_are_invalid_argument(settings: Settings, store: LocalS
                 ),
             )
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+        silent = store.put_file(
+            "uploads/p2/silent.wav",
+            write_audio(tmp_path / "silent.wav", np.zeros(22050 * 2, dtype=np.float32)),
+            "audio/wav",
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _call(addr, concept_pb2.AnalyzeAudioRequest(project_id="p2", audio=silent))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "audio is silent" in (err.value.details() or "")
+        tone = (0.3 * np.sin(np.arange(22050 * 3) * 2 * np.pi * 440 / 22050)).astype(np.float32)
+        audio = store.put_file(
+            "uploads/p2/audio.wav", write_audio(tmp_path / "tone.wav", tone), "audio/wav"
+        )
+        binary = store.put_bytes("uploads/p2/lyrics.txt", b"\x00\x01\x02binary", "text/plain")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _call(
+                addr,
+                concept_pb2.AnalyzeAudioRequest(project_id="p2", audio=audio, lyrics=binary),
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "lyrics file is not text" in (err.value.details() or "")
+    limited = settings.model_copy(update={"max_audio_seconds": 2.0})
+    async with running_service(add_to_server, limited, store) as addr:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await _call(addr, concept_pb2.AnalyzeAudioRequest(project_id="p2", audio=audio))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "longer than the 2-second limit" in (err.value.details() or "")

@@ -138,3 +138,26 @@ def test_confidence_is_low_without_a_beat() -> None:
         assert c.tempo_confidence < 0.3, name
     metrical = _pluck_notes(np.arange(0, seconds - 1, 0.5), seconds, 2)
     assert analyse(metrical).tempo_confidence > 0.6
+
+
+def test_downbeats_found_after_a_pickup() -> None:
+    spec = SongSpec(
+        "pickup", 120.0, (SectionSpec("verse", 8, 0.7), SectionSpec("chorus", 8, 1.0)), seed=8
+    )
+    x, truth = synth_song(spec)
+    # Start the audio on beat 2: "every fourth beat from the first" would be wrong throughout.
+    cut = 0.5
+    c = analyse(x[int(cut * 22050) :])
+    ref = truth.downbeats[truth.downbeats >= cut] - cut
+    assert mir_eval.beat.f_measure(ref, np.array(c.downbeat_times), 0.07) >= 0.9
+    assert c.beats[0].bar_position == 2
+
+
+def test_gain_and_dc_offset_do_not_change_the_beats() -> None:
+    x, truth = synth_song(demo_spec())
+    ref = np.array([b.time for b in analyse(x).beats])
+    for y in (x * 1e-3, 0.5 * x + 0.3):
+        beats = np.array([b.time for b in analyse(y.astype(np.float32)).beats])
+        assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.97
+        assert abs(_offset_ms(beats, truth.beats)) < 10.0
+        assert beats.size == pytest.approx(ref.size, abs=2)

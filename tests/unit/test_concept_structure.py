@@ -116,3 +116,25 @@ def test_curves_rates_and_lengths(pop) -> None:  # type: ignore[no-untyped-def]
     assert len(c.intensity_per_second) == int(np.ceil(c.duration_seconds))
     # Onsets: at least one per beat that has drums.
     assert len(c.onset_times) >= len(truth.drum_beats) * 0.9
+
+
+def test_bridge_on_other_chords_is_its_own_group() -> None:
+    spec = SongSpec(
+        "bridge",
+        112.0,
+        (
+            SectionSpec("verse", 8, 0.55),
+            SectionSpec("chorus", 8, 1.0, lead=True),
+            SectionSpec("verse", 8, 0.55),
+            SectionSpec("bridge", 8, 0.55, progression="alt"),
+            SectionSpec("chorus", 8, 1.0, lead=True),
+        ),
+        seed=23,
+    )
+    x, truth = synth_song(spec)
+    c = analyse(x)
+    assert _boundary_f(truth.sections, c) >= 0.8
+    bridge = [s for s in c.sections if abs(s.start - truth.sections[3][0]) < 1.0]
+    assert len(bridge) == 1 and bridge[0].role == R.SECTION_ROLE_BRIDGE
+    verse2 = [s for s in c.sections if abs(s.start - truth.sections[2][0]) < 1.0][0]
+    assert bridge[0].repeat_group != verse2.repeat_group
