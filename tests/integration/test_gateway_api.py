@@ -28,6 +28,8 @@ from services.common.settings import Settings
 from services.common.storage import LocalStore
 from tests.support.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def video_bytes() -> bytes:
