@@ -69,6 +69,18 @@ def probe_video(path: Path, fps: float | None = None) -> VideoCheck:
         )
 
 
+def audio_layout(path: Path) -> str:
+    """'mono' or 'stereo' (more channels are downmixed to stereo)."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InvalidInput("audio file has no audio stream")
+            channels = container.streams.audio[0].codec_context.channels or 1
+    except av.error.FFmpegError as exc:
+        raise InvalidInput(f"audio file could not be opened: {exc}") from exc
+    return "stereo" if channels >= 2 else "mono"
+
+
 def _audio_frames(path: Path, total_samples: int) -> Iterator[av.AudioFrame]:
     """The song resampled to 48 kHz fltp in AAC-sized frames, trimmed/padded to total_samples."""
     try:
@@ -238,6 +250,9 @@ def _mux(
         vgen = video_packets()
         first_v = next(vgen)
         out_a = output.add_stream("aac", rate=AUDIO_RATE)
+        # The encoder must get the frames' own layout: a mismatch makes PyAV resample every
+        # frame (and a mono song would be encoded as stereo, at twice the cost).
+        out_a.layout = audio_layout(audio_path)  # type: ignore[union-attr]
         out_a.bit_rate = AAC_BITRATE
         # The default 'twoloop' coder made AAC the slowest step of composition (~35x real time);
         # 'fast' is several times quicker at this bit rate with no audible difference here.

@@ -6,6 +6,7 @@ music and per-shot parameters derived from seeds, so independent segments meet s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ def travel(v: float, v0: float = 0.3) -> float:
 def stable_rng(*parts: object) -> np.random.Generator:
     digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+@functools.lru_cache(maxsize=64)
+def _sway_phases(seed: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in stable_rng(seed, "sway").uniform(0, 2 * math.pi, 4))
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,7 @@ def shot_pose(shot: ShotMotion, t: float, music: Music, seed: object) -> Pose:
     zoom = 1.0 + shot.zoom_range * (0.6 + 0.6 * direction * s)
     # Hand-held sway: a few slow sines of musical time, amplitude follows the loudness.
     p = music.progress(t)
-    rng = stable_rng(seed, "sway")
-    ph = rng.uniform(0, 2 * math.pi, 4)
+    ph = _sway_phases(str(seed))
     amp = 0.002 + 0.006 * music.intensity.at(t)
     sway_x = amp * (math.sin(0.9 * p + ph[0]) + 0.5 * math.sin(2.3 * p + ph[1]))
     sway_y = amp * (math.sin(0.7 * p + ph[2]) + 0.5 * math.sin(1.9 * p + ph[3]))

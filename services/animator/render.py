@@ -165,7 +165,6 @@ class FlowField:
     seed: str
     grid: int = FLOW_GRID
     _grid: tuple[np.ndarray, np.ndarray] = field(init=False)
-    _waves: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         g = self.grid
@@ -178,15 +177,17 @@ class FlowField:
         self._grid = (gx, gy)
         rng = stable_rng(self.seed, "flow")
         # 4 waves: direction angle, spatial frequency (cycles per width), speed, phase.
-        self._waves = np.stack(
-            [
-                rng.uniform(0, 2 * math.pi, 4),
-                rng.uniform(0.8, 2.2, 4),
-                rng.uniform(0.5, 1.2, 4) * rng.choice([-1, 1], 4),
-                rng.uniform(0, 2 * math.pi, 4),
-            ],
-            axis=1,
-        )
+        angle = rng.uniform(0, 2 * math.pi, 4)
+        freq = rng.uniform(0.8, 2.2, 4)
+        self._speed = rng.uniform(0.5, 1.2, 4) * rng.choice([-1, 1], 4)
+        self._phase = rng.uniform(0, 2 * math.pi, 4)
+        # The spatial part of each wave's argument never changes: compute it once.
+        scale = 2 * math.pi / self.width
+        self._spatial = [
+            (np.cos(a) * gx + np.sin(a) * gy) * (f * scale)
+            for a, f in zip(angle, freq, strict=True)
+        ]
+        self._dirs = [(-math.sin(a), math.cos(a)) for a in angle]
 
     def maps(
         self, matrix: np.ndarray, progress: float, amplitude_px: float
@@ -197,14 +198,14 @@ class FlowField:
         sx = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
         sy = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
         if amplitude_px > 0:
-            scale = 2 * math.pi / self.width
-            for angle, freq, speed, phase in self._waves:
-                ca, sa = math.cos(angle), math.sin(angle)
-                arg = (ca * gx + sa * gy) * (freq * scale) + (speed * progress + phase)
-                wave = np.sin(arg) * (amplitude_px / 2)
+            half_amp = amplitude_px / 2
+            for spatial, (dx, dy), speed, phase in zip(
+                self._spatial, self._dirs, self._speed, self._phase, strict=True
+            ):
+                wave = np.sin(spatial + (speed * progress + phase))
                 # Displace across the wave direction: a gentle swirl rather than a pulse.
-                sx -= sa * wave
-                sy += ca * wave
+                sx += (dx * half_amp) * wave
+                sy += (dy * half_amp) * wave
         g = self.grid
         full = (gx.shape[1] * g, gx.shape[0] * g)
         mx = cv2.resize(sx.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)
@@ -356,11 +357,8 @@ class SegmentRenderer:
             level = 0.3 + 0.3 * twinkle + 0.2 * sparkle + 0.2 * accent
             radius = max(1, int(round(r * scale * (1.0 + 0.5 * energy))))
             cx, cy = int(x * p.width), int(y * p.height)
+            # Luma only: the specks are a few pixels wide, below chroma resolution.
             cv2.circle(img.y, (cx, cy), radius, int(min(235, 120 + 115 * level)), -1, cv2.LINE_AA)
-            # Warm tint in chroma (Cb slightly below, Cr slightly above neutral).
-            rc = max(1, radius // 2)
-            cv2.circle(img.u, (cx // 2, cy // 2), rc, 118, -1)
-            cv2.circle(img.v, (cx // 2, cy // 2), rc, 136, -1)
 
     # -- one frame ----------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ def build_plan(
         landing_frame=landing,
         transition=transition,
         fade_out_frames=fade if end >= video_end else 0,
-        # The flow warp costs ~40 % of a frame: worth it for draft/final, not for previews.
+        # The flow warp costs ~1 ms of a ~3 ms 720p frame: worth it for draft/final, not previews.
         flow=profile.quality != "preview",
         captions=captions,
     )

@@ -17,7 +17,10 @@ import numpy as np
 
 TOLERANCE_S = 0.07
 ANALYSIS_WIDTH = 160
-BLACK_LUMA = 24.0  # mean Y below this (limited range: black = 16) counts as a black frame
+# A black frame: dark on average AND nothing bright in it (a dark night scene with lit windows
+# is not black). Thresholds on 0..255 luma.
+BLACK_LUMA = 24.0
+BLACK_P99 = 40.0
 FROZEN_CHANGE = 0.05  # mean |dY| below this: the frame did not change at all
 MIN_FROZEN_RUN = 3
 
@@ -84,16 +87,18 @@ def _to_luma(img: np.ndarray, width: int) -> np.ndarray:
 def frame_changes(
     frames: Iterable[np.ndarray], width: int = ANALYSIS_WIDTH
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame mean |luma difference| to the previous frame (0 for frame 0) and mean luma."""
+    """Per-frame mean |luma difference| to the previous frame (0 for frame 0), and whether each
+    frame is black (1.0) or not (0.0)."""
     changes: list[float] = []
-    means: list[float] = []
+    blacks: list[float] = []
     prev: np.ndarray | None = None
     for img in frames:
         y = _to_luma(np.asarray(img), width).astype(np.float32)
-        means.append(float(y.mean()))
+        black = y.mean() < BLACK_LUMA and np.percentile(y, 99) < BLACK_P99
+        blacks.append(1.0 if black else 0.0)
         changes.append(0.0 if prev is None else float(np.mean(np.abs(y - prev))))
         prev = y
-    return np.asarray(changes), np.asarray(means)
+    return np.asarray(changes), np.asarray(blacks)
 
 
 def detect_accents(changes: np.ndarray, fps: float, min_gap_s: float = 0.1) -> np.ndarray:
@@ -181,13 +186,13 @@ def join_ratios(
 
 
 def frozen_runs(
-    changes: np.ndarray, means: np.ndarray, min_run: int = MIN_FROZEN_RUN
+    changes: np.ndarray, black: np.ndarray, min_run: int = MIN_FROZEN_RUN
 ) -> list[tuple[int, int]]:
     """Runs of frames identical to their predecessor (black frames are reported separately)."""
     runs: list[tuple[int, int]] = []
     start = None
     for k in range(1, len(changes) + 1):
-        frozen = k < len(changes) and changes[k] < FROZEN_CHANGE and means[k] >= BLACK_LUMA
+        frozen = k < len(changes) and changes[k] < FROZEN_CHANGE and not black[k]
         if frozen and start is None:
             start = k
         elif not frozen and start is not None:
@@ -207,9 +212,9 @@ def analyze(
     """Sync report for a video file or an iterator of frames (RGB or luma) at `fps`."""
     if isinstance(frames, (str, Path)):
         fps = fps or video_fps(frames)
-        changes, means = frame_changes(luma_frames(frames))
+        changes, black = frame_changes(luma_frames(frames))
     else:
-        changes, means = frame_changes(frames)
+        changes, black = frame_changes(frames)
     if not fps:
         raise ValueError("fps is required for a frame iterator")
     n = len(changes)
@@ -228,8 +233,8 @@ def analyze(
         precision=precision,
         recall=recall,
         f_measure=f,
-        black_frames=int(np.sum(means < BLACK_LUMA)),
-        frozen_runs=frozen_runs(changes, means),
+        black_frames=int(np.sum(black)),
+        frozen_runs=frozen_runs(changes, black),
         median_change=float(np.median(changes[1:])) if n > 1 else 0.0,
         join_ratios=join_ratios(changes, joins, beat_frames, fps),
     )

@@ -83,3 +83,11 @@ def test_match_events_is_one_to_one_within_tolerance() -> None:
     assert match_events([1.0, 1.01], [1.0]) == pytest.approx((0.5, 1.0, 2 / 3))
     assert match_events([1.08], [1.0]) == (0.0, 0.0, 0.0)
     assert match_events([], []) == (1.0, 1.0, 1.0)
+
+
+def test_a_dark_scene_is_not_black() -> None:
+    night = np.full((36, 64), 8, np.uint8)
+    night[5:9, ::6] = 200  # lit windows
+    frames = [np.roll(night, k, axis=1) for k in range(30)]
+    assert analyze(frames, [], fps=FPS).black_frames == 0
+    assert analyze([np.full((36, 64), 16, np.uint8)] * 5, [], fps=FPS).black_frames == 5
