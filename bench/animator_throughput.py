@@ -1,8 +1,8 @@
 """Render + encode throughput vs encode-only throughput of the same frames (same run).
 
-1280x720, 30 fps, the final preset's encoder settings (libx264 faster, CRF 20, one x264 thread:
-the production configuration; OpenCV single-threaded as in the service; --x264-preset veryfast
-gives the figure against the draft-speed encoder). A 10-s stretch (camera
+1280x720, 30 fps, the final preset's encoder settings (libx264 veryfast, CRF 20, one x264
+thread: the production configuration; OpenCV single-threaded as in the service; --x264-preset
+gives the figure against another x264 preset). A 10-s stretch (camera
 motion, flow warp, particles, beat accents, ending in a crossfade) is first rendered to a raw
 yuv420p file; then, alternately, that file is streamed into the encoder (baseline) and the
 renderer feeds the encoder live (the animator's path).
@@ -32,7 +32,7 @@ import av
 import numpy as np
 from lumiere.v1 import common_pb2
 
-from services.animator.encode import EncodeStats, SegmentEncoder, encode_frames
+from services.animator.encode import EncodeStats, SegmentEncoder, encode_frames, frame_planes
 from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.planes import to_i420
 from services.animator.render import SegmentPlan, SegmentRenderer
@@ -73,7 +73,8 @@ def _encode_only(raw: Path, out: Path, profile, n: int) -> EncodeStats:  # type:
 
 
 def _live(plan: SegmentPlan, out: Path, profile, n: int) -> EncodeStats:  # type: ignore[no-untyped-def]
-    return encode_frames(SegmentRenderer(plan).frames(), out, profile, n)
+    # As the service does: frames are rendered straight into the encoder's VideoFrames.
+    return encode_frames(SegmentRenderer(plan, frame_planes).frames(), out, profile, n)
 
 
 def _parallel(fn, args_list) -> float:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from services.animator.planes import Planes, to_i420
 from services.animator.presets import EncoderProfile
@@ -29,8 +30,30 @@ _SENTINEL = object()
 
 
 def planes_to_frame(planes: Planes) -> av.VideoFrame:
-    """BT.709 limited-range planes -> a yuv420p VideoFrame (one copy, no colour conversion)."""
+    """BT.709 limited-range planes -> a yuv420p VideoFrame (no colour conversion; no copy
+    either when the planes were rendered inside a frame from `frame_planes`)."""
+    if isinstance(planes.frame, av.VideoFrame):
+        return planes.frame
     return av.VideoFrame.from_ndarray(to_i420(planes), format="yuv420p")
+
+
+def frame_planes(width: int, height: int) -> Planes:
+    """Planes that are views into a new yuv420p VideoFrame's own buffers.
+
+    The renderer draws straight into the encoder's input frame: copying a finished 720p frame
+    into a VideoFrame (from_ndarray) measured ~0.5 ms, about a sixth of the render itself.
+    Rows may be padded (line_size > width); OpenCV writes into such strided views in place.
+    """
+    frame = av.VideoFrame(width, height, "yuv420p")
+    views = []
+    for plane, (w, h) in zip(
+        frame.planes,
+        ((width, height), (width // 2, height // 2), (width // 2, height // 2)),
+        strict=True,
+    ):
+        flat = np.frombuffer(memoryview(plane), dtype=np.uint8)
+        views.append(flat[: h * plane.line_size].reshape(h, plane.line_size)[:, :w])
+    return Planes(views[0], views[1], views[2], frame=frame)
 
 
 class SegmentEncoder:
@@ -90,10 +113,19 @@ def encode_frames(
     profile: EncoderProfile,
     total: int,
     progress: ProgressFn | None = None,
-    queue_size: int = 6,
+    queue_size: int = 8,
 ) -> EncodeStats:
-    """Render (producer thread) and encode (this thread) a stream of frames."""
+    """Render (producer thread) and encode (this thread) a stream of frames.
+
+    Rendering is faster than encoding, so the queue is usually full. Rather than waking the
+    renderer for every frame the encoder takes (a sleep/wake per frame, each time on cold
+    caches: 720p render CPU was 2.8 ms/frame that way vs 2.3 alone), a full queue parks the
+    renderer until the encoder has drained it to one frame, and it then renders a burst
+    (2.55 ms/frame). The encoder never starves: a frame renders ~5x faster than it encodes.
+    """
     q: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+    low = 1
+    room = threading.Event()  # set by the encoder whenever the queue is at or below `low`
     stop = threading.Event()
     error: list[BaseException] = []
     stats = EncodeStats()
@@ -104,7 +136,13 @@ def encode_frames(
             for planes in frames:
                 if stop.is_set():
                     return
-                q.put(planes_to_frame(planes))
+                frame = planes_to_frame(planes)
+                if q.full():
+                    room.clear()
+                    while q.qsize() > low and not stop.is_set():
+                        room.wait(0.5)
+                        room.clear()
+                q.put(frame)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the encoding thread
             error.append(exc)
         finally:
@@ -119,6 +157,8 @@ def encode_frames(
     try:
         while True:
             item = q.get()
+            if q.qsize() <= low:
+                room.set()
             if item is _SENTINEL:
                 break
             assert isinstance(item, av.VideoFrame)
@@ -131,6 +171,7 @@ def encode_frames(
         encoder.close()
     except BaseException:
         stop.set()
+        room.set()
         # Drain so the producer can finish.
         while producer.is_alive():
             with contextlib.suppress(queue.Empty):

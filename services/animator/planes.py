@@ -44,6 +44,9 @@ class Planes:
     v: np.ndarray  # (H/2, W/2) uint8, Cr
     # When the planes are views into one I420 buffer (see i420_buffer), that buffer.
     buf: np.ndarray | None = None
+    # When the planes are views into an encoder frame's memory (encode.frame_planes), that
+    # frame: it goes to the encoder as is, with no copy.
+    frame: object | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -115,12 +118,13 @@ def chroma_matrix(m: np.ndarray) -> np.ndarray:
     return np.hstack([a, bc[:, None]]).astype(np.float32)
 
 
-def blend(a: Planes, b: Planes, e: float) -> Planes:
-    """(1 - e) * a + e * b."""
+def blend(a: Planes, b: Planes, e: float, dst: Planes | None = None) -> Planes:
+    """(1 - e) * a + e * b, into dst when given (which may be a or b)."""
     return Planes(
-        cv2.addWeighted(a.y, 1.0 - e, b.y, e, 0.0),
-        cv2.addWeighted(a.u, 1.0 - e, b.u, e, 0.0),
-        cv2.addWeighted(a.v, 1.0 - e, b.v, e, 0.0),
+        cv2.addWeighted(a.y, 1.0 - e, b.y, e, 0.0, dst=None if dst is None else dst.y),
+        cv2.addWeighted(a.u, 1.0 - e, b.u, e, 0.0, dst=None if dst is None else dst.u),
+        cv2.addWeighted(a.v, 1.0 - e, b.v, e, 0.0, dst=None if dst is None else dst.v),
+        None if dst is None else dst.buf,
     )
 
 
@@ -150,11 +154,16 @@ def grade(
     """Write p into out with brightness pulse (gain/lift on luma), colour pulse (saturation),
     flash to white and fade to black: one saturating linear map per plane,
     Y' = 16 + fade((1-w)(gain (Y-16) + lift) + 219 w), C' = 128 + fade (1-w) sat (C-128).
+    out may be p (in place); an identity grade in place is skipped.
     """
     a_y = fade * (1.0 - white) * gain
     b_y = Y_BLACK + fade * ((1.0 - white) * (lift - Y_BLACK * gain) + (Y_WHITE - Y_BLACK) * white)
     a_c = fade * (1.0 - white) * saturation
     b_c = C_ZERO * (1.0 - a_c)
-    cv2.convertScaleAbs(p.y, dst=out.y, alpha=a_y, beta=b_y)
+    in_place = p.y is out.y and p.u is out.u and p.v is out.v
+    if not (in_place and a_y == 1.0 and b_y == 0.0):
+        cv2.convertScaleAbs(p.y, dst=out.y, alpha=a_y, beta=b_y)
+    if in_place and a_c == 1.0:
+        return
     cv2.convertScaleAbs(p.u, dst=out.u, alpha=a_c, beta=b_c)
     cv2.convertScaleAbs(p.v, dst=out.v, alpha=a_c, beta=b_c)

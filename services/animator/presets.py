@@ -31,9 +31,10 @@ class QualityPreset:
 PRESETS: dict[int, QualityPreset] = {
     common_pb2.QUALITY_PREVIEW: QualityPreset("preview", 480, 15, "ultrafast", 28),
     common_pb2.QUALITY_DRAFT: QualityPreset("draft", 1280, 30, "superfast", 23),
-    # x264 'faster' for the deliverable (x264's better quality-per-bit trade-off, measured ~1.9x
-    # the CPU of veryfast here); drafts and previews trade that for speed.
-    common_pb2.QUALITY_FINAL: QualityPreset("final", 1920, 30, "faster", 20),
+    # x264 'veryfast' for the deliverable too (DESIGN.md: ~100-120 fps at 720p in one process);
+    # 'faster' measured ~1.9x its CPU here and pushed a 3-min 720p final past 60 s. The final
+    # preset's extra quality comes from the lower CRF and the larger frame instead.
+    common_pb2.QUALITY_FINAL: QualityPreset("final", 1920, 30, "veryfast", 20),
 }
 DEFAULT_QUALITY = common_pb2.QUALITY_DRAFT
 

@@ -14,7 +14,7 @@ from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
-from services.animator.encode import encode_frames
+from services.animator.encode import encode_frames, frame_planes
 from services.animator.images import decode_image
 from services.animator.motion import ShotMotion
 from services.animator.music import Music
@@ -197,7 +197,9 @@ def render_segment(
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lumiere-anim-") as tmp:
         path = Path(tmp) / "segment.mp4"
-        stats = encode_frames(SegmentRenderer(plan).frames(), path, profile, total, progress)
+        stats = encode_frames(
+            SegmentRenderer(plan, frame_planes).frames(), path, profile, total, progress
+        )
         if stats.count != total:
             raise RuntimeError(f"encoded {stats.count} frames, expected {total}")
         elapsed = time.perf_counter() - t0
