@@ -98,7 +98,7 @@ class ServiceProcess:
             self.wait()
         return self
 
-    def wait(self, timeout: float = 60.0) -> None:
+    def wait(self, timeout: float = 180.0) -> None:
         assert self.proc is not None
         try:
             if self.stage == "gateway":
