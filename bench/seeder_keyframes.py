@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 from lumiere.v1 import concept_pb2, seeder_pb2  # noqa: E402
 
 from services.common.storage import LocalStore  # noqa: E402
+from services.concept.analysis import MOMENT_ROLE  # noqa: E402
 from services.seeder.backends import make_backend  # noqa: E402
 from services.seeder.config import SeederSettings  # noqa: E402
 from services.seeder.images import encode_png  # noqa: E402
@@ -97,7 +98,7 @@ def pipeline_wall(workers: int, tmp: Path) -> float:
     concept = concept_pb2.Concept(prompt="neon city at night")
     for k, (role, inten) in enumerate(SECTIONS):
         concept.key_moments.add(
-            id=f"m{k}", time=8.0 * k, role=ROLE_ENUM[role], intensity=inten, prompt=concept.prompt
+            id=f"m{k}", time=8.0 * k, role=MOMENT_ROLE[role], intensity=inten, prompt=concept.prompt
         )
     cfg = SeederSettings(workers=workers)
     req = seeder_pb2.GenerateKeyframesRequest(project_id=f"bench{workers}", concept=concept, seed=1)
@@ -105,16 +106,6 @@ def pipeline_wall(workers: int, tmp: Path) -> float:
     t = time.perf_counter()
     generate_keyframes(req, store, cfg, make_backend(cfg), lambda *_: None)
     return time.perf_counter() - t
-
-
-ROLE_ENUM = {
-    "intro": concept_pb2.MOMENT_ROLE_INTRO,
-    "build": concept_pb2.MOMENT_ROLE_BUILD,
-    "climax": concept_pb2.MOMENT_ROLE_CLIMAX,
-    "bridge": concept_pb2.MOMENT_ROLE_BRIDGE,
-    "peak": concept_pb2.MOMENT_ROLE_PEAK,
-    "resolution": concept_pb2.MOMENT_ROLE_RESOLUTION,
-}
 
 
 def character_consistency() -> tuple[float, dict[str, float]]:
