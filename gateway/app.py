@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import fastapi_offline
 import grpc
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -32,6 +33,7 @@ from lumiere.v1 import orchestrator_pb2 as opb
 from PIL import Image, ImageDraw, ImageFont
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 from gateway import media
 from gateway.config import GatewaySettings
@@ -528,6 +530,9 @@ def create_app(
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(store.delete_prefix, f"uploads/{project_id}")
                 ownership.forget(project_id)
+            if isinstance(exc, ClientDisconnect):
+                # The client went away mid-upload: nobody to answer, and not a server error.
+                return _error(400, "the client disconnected before the upload finished")
             raise
         metrics.upload_bytes.labels(kind="audio").inc(audio_ref.size_bytes)
         for ref in image_refs:
@@ -562,7 +567,7 @@ def create_app(
         for p in await orch().list_all():
             if await ownership.visible(p.id, who):
                 mine.append(project_json(p))
-        start = int(page_token) if page_token.isdigit() else 0
+        start = int(page_token) if page_token.isascii() and page_token.isdigit() else 0
         page = mine[start : start + limit]
         more = start + limit < len(mine)
         return {"projects": page, "next_page_token": str(start + limit) if more else None}
@@ -602,7 +607,10 @@ def create_app(
         summary="Re-render one segment (optionally re-drawing its keyframe) and re-compose",
     )
     async def regenerate_segment(
-        project_id: str, segment_index: int, who: Auth, body: RegenerateBody | None = None
+        project_id: str,
+        segment_index: Annotated[int, FastAPIPath(ge=0, le=2**31 - 1)],
+        who: Auth,
+        body: RegenerateBody | None = None,
     ) -> dict[str, Any]:
         project = await load(project_id, who)
         if segment_index < 0 or (project.segments and segment_index >= len(project.segments)):

@@ -29,6 +29,8 @@ AUDIO_EXTENSIONS = {
 IMAGE_FORMATS = {
     "PNG": ("png", "image/png"),
     "JPEG": ("jpg", "image/jpeg"),
+    # Multi-picture JPEG, as many phone cameras write; the first picture is a plain JPEG.
+    "MPO": ("jpg", "image/jpeg"),
     "WEBP": ("webp", "image/webp"),
 }
 LYRICS_EXTENSIONS = {"lrc": "text/plain", "srt": "application/x-subrip", "txt": "text/plain"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from services.common.errors import InvalidInput
 
@@ -225,6 +225,9 @@ async def parse_multipart(
                     )
                 parser.write(chunk)
             parser.finalize()
+            # finalize() checks nothing: a body cut off mid-file would pass as a short file.
+            if parser.state not in (MultipartState.END, MultipartState.BOUNDARY_PADDING):
+                raise InvalidInput("the multipart body ended before its closing boundary")
         except FormParserError as exc:
             raise InvalidInput(f"malformed multipart body: {exc}") from exc
         finally:

@@ -7,6 +7,7 @@ receives a `report(done, total, message)` callback that is safe to call from its
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
@@ -17,6 +18,10 @@ T = TypeVar("T")
 Report = Callable[[int, int, str], None]
 
 
+class WorkCancelled(Exception):
+    """Raised inside the work thread by `report` once the caller has gone away."""
+
+
 class Finished(Generic[T]):
     def __init__(self, value: T) -> None:
         self.value = value
@@ -25,12 +30,20 @@ class Finished(Generic[T]):
 async def run_with_progress(
     stage: str, work: Callable[[Report], T], *, min_interval_s: float = 0.1
 ) -> AsyncIterator[common_pb2.Progress | Finished[T]]:
-    """Yield Progress messages while `work(report)` runs in a thread, then Finished(result)."""
+    """Yield Progress messages while `work(report)` runs in a thread, then Finished(result).
+
+    If the consumer stops early (the RPC was cancelled: project deleted or cancelled, caller
+    gone), the next `report` call in the work thread raises WorkCancelled, so the thread stops
+    burning CPU and stores nothing for a run nobody waits for.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[common_pb2.Progress] = asyncio.Queue()
     last = [0.0]
+    cancelled = threading.Event()
 
     def report(done: int, total: int, message: str) -> None:
+        if cancelled.is_set():
+            raise WorkCancelled(f"{stage} work cancelled at {done}/{total}")
         now = loop.time()
         # Throttle chatty reporters, but always pass the final step through.
         if done < total and now - last[0] < min_interval_s:
@@ -47,14 +60,22 @@ async def run_with_progress(
         loop.call_soon_threadsafe(queue.put_nowait, msg)
 
     task: asyncio.Future[Any] = asyncio.ensure_future(asyncio.to_thread(work, report))
-    while True:
-        getter = asyncio.ensure_future(queue.get())
-        done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
-            yield getter.result()
-            continue
-        getter.cancel()
-        while not queue.empty():
-            yield queue.get_nowait()
-        yield Finished(task.result())
-        return
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            try:
+                done, _ = await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if getter in done:
+                yield getter.result()
+                continue
+            while not queue.empty():
+                yield queue.get_nowait()
+            yield Finished(task.result())
+            return
+    finally:
+        cancelled.set()
+        # The thread may still end with WorkCancelled; nobody awaits it any more.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -94,13 +95,8 @@ class LocalStore:
         )
 
     def put_file(self, key: str, path: Path, content_type: str) -> common_pb2.ArtifactRef:
-        dest = self.path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, dest)  # atomic: readers never see half a file
-        sha, size = _sha256_file(dest)
-        return self._ref(key, sha, size, content_type)
+        with path.open("rb") as src:
+            return self.put_stream(key, src, content_type)
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> common_pb2.ArtifactRef:
         return self.put_stream(key, io.BytesIO(data), content_type)
@@ -155,7 +151,12 @@ class LocalStore:
         target = self.path(prefix.rstrip("/"))
         if target.is_dir():
             count = sum(1 for p in target.rglob("*") if p.is_file())
-            shutil.rmtree(target)
+            # A writer that has not yet noticed the delete may add a file mid-way: sweep again.
+            for _ in range(5):
+                shutil.rmtree(target, ignore_errors=True)
+                if not target.exists():
+                    break
+                time.sleep(0.05)
             return count
         if target.is_file():
             target.unlink()

@@ -106,6 +106,12 @@ class Operations:
 
     async def process(self, project_id: str) -> orchestrator_pb2.Project:
         row = await self._row(project_id)
+        if row.run_requested_at is not None and row.run_kind != "full":
+            # Accepting would silently drop the full render behind the running preview/regenerate.
+            raise FailedPrecondition(
+                f"project {project_id} is running a {row.run_kind}; wait for it to finish "
+                "or cancel it, then process again"
+            )
         if row.run_requested_at is not None:
             return await self.project(project_id)  # already queued or running: idempotent
         if row.state == PS.PROJECT_STATE_COMPLETED and row.final_video is not None:

@@ -528,7 +528,8 @@ class PipelineStages:
         video: common_pb2.VideoSettings,
     ) -> animator_pb2.RenderSegmentRequest:
         seeds = run.row.overrides.get("segment_seeds", {})
-        seed = int(seeds.get(str(seg.index), run.row.spec.options.seed + seg.index))
+        # Wrap into int64: a seed near the top of the range must not overflow the proto field.
+        seed = int(seeds.get(str(seg.index), (run.row.spec.options.seed + seg.index) % 2**63))
         return animator_pb2.RenderSegmentRequest(
             project_id=run.project_id,
             segment_index=seg.index,

@@ -136,6 +136,11 @@ def cutout_mask(rgba: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def load_character(data: bytes, name: str, limits: CharacterLimits | None = None) -> Character:
     img = decode_image(data, name, limits or CharacterLimits())
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # Pillow clips 16/32-bit grey to white when converting; scale it to 8 bits first.
+        grey = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") else max(float(grey.max()), 1.0)
+        img = Image.fromarray(np.clip(grey * (255.0 / peak), 0, 255).astype(np.uint8), "L")
     rgba = np.asarray(img.convert("RGBA"))
     h, w = rgba.shape[:2]
     if max(h, w) > WORK_SIDE:
