@@ -648,6 +648,12 @@ def create_app(
         416: {},
     }
 
+    async def mp4_response(
+        project: opb.Project, ref: common_pb2.ArtifactRef, filename: str, request: Request
+    ) -> Response:
+        key = owned_key(project, ref)
+        return await artifact_response(store, key, "video/mp4", request, filename, ref.sha256)
+
     @api.head("/projects/{project_id}/video", include_in_schema=False)
     @api.get(
         "/projects/{project_id}/video",
@@ -663,14 +669,12 @@ def create_app(
                 raise HTTPException(
                     409, f"the project is {status}; the video exists once it is completed"
                 )
-            raise NotFound("the project is completed but has no video")
-        return await artifact_response(
-            store,
-            owned_key(project, project.final_video),
-            "video/mp4",
-            request,
-            f"lumiere-{project_id}.mp4",
-            project.final_video.sha256,
+            # Completed by a preview-only run: the full render has not been asked for yet.
+            raise HTTPException(
+                409, "the project has only a preview so far; POST .../process to render the video"
+            )
+        return await mp4_response(
+            project, project.final_video, f"lumiere-{project_id}.mp4", request
         )
 
     @api.head("/projects/{project_id}/preview", include_in_schema=False)
@@ -684,13 +688,8 @@ def create_app(
         project = await load(project_id, who)
         if not project.preview_video.key:
             raise HTTPException(409, "no preview yet: POST .../preview and wait for it to finish")
-        return await artifact_response(
-            store,
-            owned_key(project, project.preview_video),
-            "video/mp4",
-            request,
-            f"lumiere-{project_id}-preview.mp4",
-            project.preview_video.sha256,
+        return await mp4_response(
+            project, project.preview_video, f"lumiere-{project_id}-preview.mp4", request
         )
 
     @api.get("/projects/{project_id}/concept", summary="The full concept (music analysis) JSON")
