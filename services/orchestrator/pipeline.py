@@ -205,28 +205,41 @@ class PipelineStages:
         if local is not None:
             local.finishing = True
 
-    async def _fail_run(self, project_id: str, stage: str, message: str, retryable: bool) -> None:
-        progress = common_pb2.Progress(stage=stage, message=message)
+    async def _finish_run(
+        self,
+        project_id: str,
+        state: orchestrator_pb2.ProjectState.ValueType,
+        progress: common_pb2.Progress,
+        message: str,
+        **columns: Any,
+    ) -> None:
+        """End a run: persist the final state first, then report it to watchers."""
         self._finishing(project_id)
         await self._db(
             self.db.update_fenced,
             project_id,
             self.owner,
             finish=True,
-            state=PS.PROJECT_STATE_FAILED,
-            failed_stage=stage,
-            error=message,
-            error_retryable=retryable,
+            state=state,
             progress=progress.SerializeToString(),
             updated_at=now(),
+            **columns,
         )
         self.hub.publish(
             orchestrator_pb2.WatchProjectEvent(
-                project_id=project_id,
-                state=PS.PROJECT_STATE_FAILED,
-                progress=progress,
-                message=message,
+                project_id=project_id, state=state, progress=progress, message=message
             )
+        )
+
+    async def _fail_run(self, project_id: str, stage: str, message: str, retryable: bool) -> None:
+        await self._finish_run(
+            project_id,
+            PS.PROJECT_STATE_FAILED,
+            common_pb2.Progress(stage=stage, message=message),
+            message,
+            failed_stage=stage,
+            error=message,
+            error_retryable=retryable,
         )
 
     # -- stage calls --------------------------------------------------------------------------
@@ -404,27 +417,13 @@ class PipelineStages:
             total = plan[-1].end_frame
             await self._compose_stage(run, preview, segments, video, total)
             done_msg = "preview ready" if preview else "video ready"
-            self._finishing(project_id)
-            await self._db(
-                self.db.update_fenced,
+            await self._finish_run(
                 project_id,
-                self.owner,
-                finish=True,
-                state=PS.PROJECT_STATE_COMPLETED,
-                progress=common_pb2.Progress(
-                    stage="compose", fraction=1.0, message=done_msg
-                ).SerializeToString(),
-                updated_at=now(),
+                PS.PROJECT_STATE_COMPLETED,
+                common_pb2.Progress(stage="compose", fraction=1.0, message=done_msg),
+                done_msg,
             )
             run.state = PS.PROJECT_STATE_COMPLETED
-            self.hub.publish(
-                orchestrator_pb2.WatchProjectEvent(
-                    project_id=project_id,
-                    state=PS.PROJECT_STATE_COMPLETED,
-                    progress=common_pb2.Progress(stage="compose", fraction=1.0, message=done_msg),
-                    message=done_msg,
-                )
-            )
             log.info("project %s completed (%s)", project_id, row.run_kind)
         except StageError as exc:
             log.warning("project %s failed in %s: %s", project_id, exc.stage, exc.message)
