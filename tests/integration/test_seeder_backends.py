@@ -220,6 +220,16 @@ def _character_ref(store: LocalStore) -> Any:
     return store.put_bytes("uploads/proj/character_0.png", buf.getvalue(), "image/png")
 
 
+def _seeder_with(seeder_cfg: Any) -> Any:
+    """An add_to_server for a SeederService using the given backend settings."""
+
+    def add(server: grpc.aio.Server, _s: Settings, st: LocalStore) -> list[str]:
+        seeder_pb2_grpc.add_SeederServiceServicer_to_server(SeederServicer(st, seeder_cfg), server)
+        return ["lumiere.v1.SeederService"]
+
+    return add
+
+
 async def test_service_uses_openai_backend_and_composites_characters(
     settings: Settings, store: LocalStore
 ) -> None:
@@ -229,15 +239,8 @@ async def test_service_uses_openai_backend_and_composites_characters(
     ref = _character_ref(store)
     with fake_server(openai_handler()) as (url, got):
         seeder_cfg = cfg(backend="openai", base_url=url, api_key="sk-test")
-
-        def add(server: grpc.aio.Server, _s: Settings, st: LocalStore) -> list[str]:
-            seeder_pb2_grpc.add_SeederServiceServicer_to_server(
-                SeederServicer(st, seeder_cfg), server
-            )
-            return ["lumiere.v1.SeederService"]
-
         async with (
-            running_service(add, settings, store) as addr,
+            running_service(_seeder_with(seeder_cfg), settings, store) as addr,
             grpc.aio.insecure_channel(addr) as ch,
         ):
             stub = seeder_pb2_grpc.SeederServiceStub(ch)
@@ -264,15 +267,8 @@ async def test_service_maps_backend_refusal_to_failed_precondition(
     concept.key_moments.add(id="m0", time=0.0, prompt="x")
     with fake_server(openai_handler()) as (url, _got):
         seeder_cfg = cfg(backend="openai", base_url=url, api_key="wrong")
-
-        def add(server: grpc.aio.Server, _s: Settings, st: LocalStore) -> list[str]:
-            seeder_pb2_grpc.add_SeederServiceServicer_to_server(
-                SeederServicer(st, seeder_cfg), server
-            )
-            return ["lumiere.v1.SeederService"]
-
         async with (
-            running_service(add, settings, store) as addr,
+            running_service(_seeder_with(seeder_cfg), settings, store) as addr,
             grpc.aio.insecure_channel(addr) as ch,
         ):
             stub = seeder_pb2_grpc.SeederServiceStub(ch)
