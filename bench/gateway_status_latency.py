@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import httpx
-
 from services.devstack.stack import LocalStack
+
 from services.devstack.synth import SR, demo_spec, synth_song, write_audio
 
 RESULTS = Path(__file__).parent / "results" / "gateway_status_latency.md"

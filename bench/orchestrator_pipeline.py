@@ -42,6 +42,7 @@ from services.devstack.processes import ProcessStack, free_port
 from services.devstack.synth import demo_spec, synth_song, write_audio
 from services.orchestrator import server as orch_server
 from tests.support.fake_stages import FakeKnobs, fake_adders
+from tests.support.tasks import is_segment_task
 
 RESULTS = Path(__file__).parent / "results" / "orchestrator_pipeline.md"
 pb = orchestrator_pb2
@@ -273,7 +274,7 @@ def wait_all(stub, ids: list[str], timeout: float = 600) -> list[pb.Project]:  #
 
 
 def segment_wall(project: pb.Project) -> float:
-    seg = [t for t in project.tasks if t.stage == "segment"]
+    seg = [t for t in project.tasks if is_segment_task(t)]
     start = min(t.started_at.ToNanoseconds() for t in seg)
     end = max(t.finished_at.ToNanoseconds() for t in seg)
     return (end - start) / 1e9
@@ -283,7 +284,7 @@ def max_overlap(project: pb.Project) -> int:
     """Most segment renders that were in flight at the same moment."""
     edges = []
     for t in project.tasks:
-        if t.stage == "segment":
+        if is_segment_task(t):
             edges += [(t.started_at.ToNanoseconds(), 1), (t.finished_at.ToNanoseconds(), -1)]
     level = peak = 0
     for _, step in sorted(edges):

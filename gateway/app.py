@@ -46,13 +46,13 @@ from gateway.uploads import ParsedForm, RequestTooLarge, parse_multipart
 from gateway.views import (
     ACTIVE_STATES,
     QUALITY_NAMES,
-    STATE_RANK,
     TERMINAL_STATES,
     event_json,
     project_json,
     state_name,
     state_rank,
 )
+from services.common import stages
 from services.common.errors import InvalidInput, LumiereError, NotFound
 from services.common.settings import Settings, get_settings
 from services.common.storage import ArtifactStore, UploadTooLarge, open_store
@@ -911,7 +911,7 @@ async def _sse(
                 # The shared stream ended without a final state (orchestrator restart...):
                 # close; EventSource reconnects after `retry` and subscribes again.
                 return
-            if state_rank(item.state) < STATE_RANK.get(last_status, 0):
+            if state_rank(item.state) < state_rank(stages.state_value(last_status)):
                 continue  # older than the snapshot this stream started from
             data = event_json(item)
             kind = "state" if data["status"] != last_status else "progress"

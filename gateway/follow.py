@@ -19,26 +19,18 @@ import time
 from typing import Any
 
 import grpc
+from lumiere.v1 import common_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
 from gateway.metrics import Metrics
 from gateway.views import TERMINAL_STATES, state_name, state_rank
+from services.common import stages
 
 log = logging.getLogger(__name__)
 
 # A finished stage: the state reached -> the stage that just ended.
 STAGE_ENDED_BY = {
-    "concept_generated": "concept",
-    "seeds_generated": "seeder",
-    "animations_generated": "animator",
-    "completed": "compose",
-}
-# The state in which each stage starts running.
-STAGE_STARTS_IN = {
-    "processing": "concept",
-    "concept_generated": "seeder",
-    "seeds_generated": "animator",
-    "animations_generated": "compose",
+    stages.state_name(state): spec.name for state, spec in stages.STAGE_ENDED_BY.items()
 }
 
 
@@ -166,12 +158,15 @@ class ProjectFollower:
         with contextlib.suppress(grpc.aio.AioRpcError):
             project = await orchestrator.get(project_id)
             if state == "failed":
-                self.metrics.failures.labels(stage=project.failed_stage or "unknown").inc()
+                self.metrics.failures.labels(
+                    stage=stages.stage_name(project.failed_stage) or "unknown"
+                ).inc()
             for task in project.tasks:
-                if task.status == "done" and task.seconds > 0:
-                    self.metrics.task_seconds.labels(stage=task.stage).observe(task.seconds)
+                label = stages.stage_name(task.stage)
+                if task.status == common_pb2.TASK_STATUS_DONE and task.seconds > 0:
+                    self.metrics.task_seconds.labels(stage=label).observe(task.seconds)
                 if task.attempts > 1:
-                    self.metrics.task_retries.labels(stage=task.stage).inc(task.attempts - 1)
+                    self.metrics.task_retries.labels(stage=label).inc(task.attempts - 1)
 
     async def _record_fps(self, orchestrator: Any, project_id: str, seconds: float) -> None:
         with contextlib.suppress(grpc.aio.AioRpcError):

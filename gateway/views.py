@@ -9,36 +9,18 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lumiere.v1 import common_pb2, concept_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
-TERMINAL_STATES = {"completed", "failed", "cancelled"}
-ACTIVE_STATES = {"processing", "concept_generated", "seeds_generated", "animations_generated"}
+from services.common import stages
+
 QUALITY_NAMES = {"preview": 1, "draft": 2, "final": 3}
-# Within one run states only move forward; a stream consumer that joined late may receive
-# events older than the snapshot it started from, and skips them by rank.
-STATE_RANK = {
-    "created": 0,
-    "processing": 1,
-    "concept_generated": 2,
-    "seeds_generated": 3,
-    "animations_generated": 4,
-    "completed": 5,
-    "failed": 5,
-    "cancelled": 5,
-}
+TERMINAL_STATES = {stages.state_name(s) for s in stages.TERMINAL_STATES}
+ACTIVE_STATES = {stages.state_name(s) for s in stages.ACTIVE_STATES}
+state_name = stages.state_name
 
 
 def state_rank(state: int) -> int:
-    return STATE_RANK.get(state_name(state), 0)
-
-
-def state_name(state: int) -> str:
-    """PROJECT_STATE_CONCEPT_GENERATED -> "concept_generated" (the seed's vocabulary)."""
-    try:
-        name = opb.ProjectState.Name(state)
-    except ValueError:
-        return "unknown"
-    if name == "PROJECT_STATE_UNSPECIFIED":
-        return "unknown"
-    return name.removeprefix("PROJECT_STATE_").lower()
+    """Within one run states only move forward; a stream consumer that joined late may receive
+    events older than the snapshot it started from, and skips them by rank."""
+    return stages.STATE_RANK.get(state, 0)  # type: ignore[call-overload]
 
 
 def _time(ts: Timestamp) -> str | None:
@@ -111,7 +93,7 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
         "status": status,
         "progress": progress_json(p.progress),
         "error": p.error or None,
-        "failed_stage": p.failed_stage or None,
+        "failed_stage": stages.stage_name(p.failed_stage) or None,
         "created_at": _time(p.created_at),
         "updated_at": _time(p.updated_at),
         "options": {
@@ -144,13 +126,14 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
         ],
         "video_url": f"{url}/video" if p.final_video.key else None,
         "preview_url": f"{url}/preview" if p.preview_video.key else None,
-        "run_kind": p.run_kind or None,
+        "run_kind": stages.run_kind_name(p.run_kind) or None,
         "error_retryable": p.error_retryable if p.error else None,
         "tasks": [
             {
-                "stage": t.stage,
+                "stage": stages.stage_name(t.stage),
+                "run_kind": stages.run_kind_name(t.run_kind),
                 "index": t.index,
-                "status": t.status,
+                "status": stages.task_status_name(t.status),
                 "attempts": t.attempts,
                 "seconds": round(t.seconds, 3),
                 "error": t.error or None,

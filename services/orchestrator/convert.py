@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from lumiere.v1 import animator_pb2, orchestrator_pb2
+from lumiere.v1 import animator_pb2, common_pb2, orchestrator_pb2
 
+from services.common import stages
 from services.orchestrator.db import ProjectRow, TaskRow
 from services.orchestrator.pipeline import to_timestamp
 
-# Pipeline order of task stages, for a stable listing.
-STAGE_ORDER = {
-    "concept": 0,
-    "seeder": 1,
-    "segment": 2,
-    "compose": 3,
-    "preview_segment": 4,
-    "preview_compose": 5,
+# Stored task labels -> (stage, the run kind whose artifacts the task makes).
+_TASK_LABELS = {
+    "concept": (common_pb2.STAGE_CONCEPT, common_pb2.RUN_KIND_FULL),
+    "seeder": (common_pb2.STAGE_SEEDER, common_pb2.RUN_KIND_FULL),
+    "segment": (common_pb2.STAGE_ANIMATOR, common_pb2.RUN_KIND_FULL),
+    "compose": (common_pb2.STAGE_COMPOSE, common_pb2.RUN_KIND_FULL),
+    "preview_segment": (common_pb2.STAGE_ANIMATOR, common_pb2.RUN_KIND_PREVIEW),
+    "preview_compose": (common_pb2.STAGE_COMPOSE, common_pb2.RUN_KIND_PREVIEW),
 }
 
 
+def _task_order(task: TaskRow) -> tuple[int, int, int]:
+    stage, kind = _TASK_LABELS.get(task.stage, (common_pb2.STAGE_UNSPECIFIED, 0))
+    return (kind, stage or 99, task.idx)
+
+
 def task_to_proto(task: TaskRow) -> orchestrator_pb2.StageTask:
+    stage, kind = _TASK_LABELS.get(task.stage, (common_pb2.STAGE_UNSPECIFIED, 0))
     return orchestrator_pb2.StageTask(
-        stage=task.stage,
+        stage=stage,
+        run_kind=kind,  # type: ignore[arg-type]
         index=task.idx,
-        status=task.status,
+        status=common_pb2.TaskStatus.Value("TASK_STATUS_" + task.status.upper()),
         attempts=task.attempts,
         seconds=task.seconds,
         error=task.error,
@@ -51,16 +59,17 @@ def project_to_proto(
         project.final_video.CopyFrom(row.final_video)
     if row.preview_video is not None:
         project.preview_video.CopyFrom(row.preview_video)
-    project.failed_stage = row.failed_stage
+    failed = stages.BY_NAME.get(row.failed_stage)
+    project.failed_stage = failed.stage if failed else common_pb2.STAGE_UNSPECIFIED
     project.error = row.error
     project.error_retryable = row.error_retryable
-    project.run_kind = row.run_kind
+    project.run_kind = common_pb2.RunKind.Value("RUN_KIND_" + row.run_kind.upper())
     if row.progress is not None:
         project.progress.CopyFrom(row.progress)
     project.created_at.CopyFrom(to_timestamp(row.created_at))
     project.updated_at.CopyFrom(to_timestamp(row.updated_at))
     if task_rows:
-        ordered = sorted(task_rows, key=lambda t: (STAGE_ORDER.get(t.stage, 9), t.idx))
+        ordered = sorted(task_rows, key=_task_order)
         project.tasks.extend(task_to_proto(t) for t in ordered)
         for t in ordered:
             if t.stage == "segment" and t.status == "done" and t.output:

@@ -134,7 +134,7 @@ async def test_rest_flow_against_the_real_orchestrator(live: Live) -> None:
     assert len(final["keyframes"]) == 4 and len(final["segments"]) >= 3
     assert sum(s["end_frame"] - s["start_frame"] for s in final["segments"]) == 8 * 12
     assert final["run_kind"] == "full"
-    assert {t["stage"] for t in final["tasks"]} >= {"concept", "seeder", "segment", "compose"}
+    assert {t["stage"] for t in final["tasks"]} >= {"concept", "seeder", "animator", "compose"}
     assert all(t["status"] == "done" for t in final["tasks"])
 
     video = await live.client.get(final["video_url"])
@@ -156,7 +156,7 @@ async def test_rest_flow_against_the_real_orchestrator(live: Live) -> None:
     await asyncio.sleep(0.1)
     text = (await live.client.get("/metrics")).text
     assert 'lumiere_stage_duration_seconds_count{stage="concept"}' in text
-    assert 'lumiere_task_duration_seconds_count{stage="segment"}' in text
+    assert 'lumiere_task_duration_seconds_count{stage="animator"}' in text
     assert 'lumiere_projects{state="completed"} 1.0' in text
     fps = live.app.state.metrics.registry.get_sample_value("lumiere_render_frames_per_second")
     assert fps and fps > 0

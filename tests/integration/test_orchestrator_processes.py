@@ -13,13 +13,15 @@ from collections.abc import Iterator
 import av
 import grpc
 import pytest
-from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from lumiere.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.grpc_client import sync_channel
+from services.common.stages import stage_name
 from services.common.storage import LocalStore
 from services.devstack.processes import ProcessStack, ServiceProcess
 from services.orchestrator.db import ProjectDB
 from tests.support.songs import write_short_song
+from tests.support.tasks import is_segment_task
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
@@ -114,8 +116,9 @@ def test_killed_animator_mid_render_still_completes(stages: ProcessStack) -> Non
                 (
                     t
                     for t in project.tasks
-                    if t.stage == "segment"
-                    and t.status == "running"
+                    if t.stage == common_pb2.STAGE_ANIMATOR
+                    and t.run_kind == common_pb2.RUN_KIND_FULL
+                    and t.status == common_pb2.TASK_STATUS_RUNNING
                     and t.replica == victim.address
                 ),
                 None,
@@ -132,7 +135,13 @@ def test_killed_animator_mid_render_still_completes(stages: ProcessStack) -> Non
             stages,
         )
         assert project.state == PS.PROJECT_STATE_COMPLETED, (project.failed_stage, project.error)
-        moved = next(t for t in project.tasks if t.stage == "segment" and t.index == task.index)
+        moved = next(
+            t
+            for t in project.tasks
+            if t.stage == common_pb2.STAGE_ANIMATOR
+            and t.run_kind == common_pb2.RUN_KIND_FULL
+            and t.index == task.index
+        )
         # The interrupted segment was rendered again, on the surviving replica.
         assert moved.attempts >= 2, moved
         assert moved.replica == stages.animator_procs[1].address
@@ -152,26 +161,40 @@ def test_killed_orchestrator_resumes_without_rerendering(stages: ProcessStack) -
         def some_done() -> pb.Project | None:
             project = _get(stub, "resume-1")
             assert project.state not in FINISHED, (project.state, project.error)
-            done = [t for t in project.tasks if t.stage == "segment" and t.status == "done"]
-            total = [t for t in project.tasks if t.stage == "segment"]
+            done = [
+                t
+                for t in project.tasks
+                if t.stage == common_pb2.STAGE_ANIMATOR
+                and t.run_kind == common_pb2.RUN_KIND_FULL
+                and t.status == common_pb2.TASK_STATUS_DONE
+            ]
+            total = [t for t in project.tasks if is_segment_task(t)]
             return project if 1 <= len(done) < len(total) else None
 
         before = _wait_until(some_done, 60, "some but not all segments rendered", stages)
         orch.kill()  # crash: no graceful shutdown, the lease stays on the dead process
         done_before = {
-            t.index: t for t in before.tasks if t.stage == "segment" and t.status == "done"
+            t.index: t
+            for t in before.tasks
+            if t.stage == common_pb2.STAGE_ANIMATOR
+            and t.run_kind == common_pb2.RUN_KIND_FULL
+            and t.status == common_pb2.TASK_STATUS_DONE
         }
         orch.start()  # same replica id: takes its own lease back at once
         project = _wait_until(
             lambda: (p := _get(stub, "resume-1")).state in FINISHED and p, 90, "resumed run", stages
         )
         assert project.state == PS.PROJECT_STATE_COMPLETED, (project.failed_stage, project.error)
-        after = {t.index: t for t in project.tasks if t.stage == "segment"}
+        after = {t.index: t for t in project.tasks if is_segment_task(t)}
         for index in done_before:
             assert after[index].renders == 1, after[index]  # not rendered again
             assert after[index].reused >= 1
         assert all(t.renders == 1 for t in after.values())
-        assert {t.stage: t.renders for t in project.tasks if t.stage in ("concept", "seeder")} == {
+        assert {
+            stage_name(t.stage): t.renders
+            for t in project.tasks
+            if t.stage in (common_pb2.STAGE_CONCEPT, common_pb2.STAGE_SEEDER)
+        } == {
             "concept": 1,
             "seeder": 1,
         }
@@ -262,8 +285,8 @@ def test_dead_orchestrator_work_is_taken_over_on_postgres(
         def some_done() -> pb.Project | None:
             project = _get(stub_a, "takeover-1")
             assert project.state not in FINISHED, (project.state, project.error)
-            segs = [t for t in project.tasks if t.stage == "segment"]
-            done = [t for t in segs if t.status == "done"]
+            segs = [t for t in project.tasks if is_segment_task(t)]
+            done = [t for t in segs if t.status == common_pb2.TASK_STATUS_DONE]
             return project if 1 <= len(done) < len(segs) else None
 
         before = _wait_until(some_done, 60, "some segments rendered on A", stages)
@@ -285,8 +308,14 @@ def test_dead_orchestrator_work_is_taken_over_on_postgres(
         finally:
             db.close()
         assert row is not None and row.processed_by == "takeover-a,takeover-b"
-        done_before = {t.index for t in before.tasks if t.stage == "segment" and t.status == "done"}
-        after = {t.index: t for t in project.tasks if t.stage == "segment"}
+        done_before = {
+            t.index
+            for t in before.tasks
+            if t.stage == common_pb2.STAGE_ANIMATOR
+            and t.run_kind == common_pb2.RUN_KIND_FULL
+            and t.status == common_pb2.TASK_STATUS_DONE
+        }
+        after = {t.index: t for t in project.tasks if is_segment_task(t)}
         assert all(after[i].renders == 1 for i in done_before)
         print(f"takeover: finished {taken_after:.1f} s after A was killed (lease 3 s)")
     finally:

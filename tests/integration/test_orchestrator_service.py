@@ -19,11 +19,13 @@ from lumiere.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
+from services.common.stages import stage_name, task_status_name
 from services.common.storage import LocalStore
 from services.orchestrator import server as orch_server
 from tests.conftest import running_service
 from tests.support.fake_stages import FakeKnobs, fake_adders
 from tests.support.postgres import throwaway_database
+from tests.support.tasks import is_segment_task
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
@@ -217,7 +219,7 @@ async def test_full_run_states_progress_and_fanout(
         # stage takes ~0.4 s instead of 1.6 s.
         edges = []
         for t in project.tasks:
-            if t.stage == "segment":
+            if is_segment_task(t):
                 edges += [(t.started_at.ToNanoseconds(), 1), (t.finished_at.ToNanoseconds(), -1)]
         level = peak = 0
         for _, step in sorted(edges):
@@ -232,10 +234,10 @@ async def test_full_run_states_progress_and_fanout(
         assert project.final_video.key == "outputs/song-1/final_video.mp4"
         assert store.exists(project.final_video.key)
         assert project.progress.fraction == pytest.approx(1.0)
-        stages = [(t.stage, t.status) for t in project.tasks]
+        stages = [(stage_name(t.stage), task_status_name(t.status)) for t in project.tasks]
         assert stages[:2] == [("concept", "done"), ("seeder", "done")]
         assert stages[-1] == ("compose", "done")
-        replicas = {t.replica for t in project.tasks if t.stage == "segment"}
+        replicas = {t.replica for t in project.tasks if is_segment_task(t)}
         assert len(replicas) == 2  # round-robin used both animators
 
         # A late watcher gets the current (final) state and the stream ends.
@@ -276,7 +278,7 @@ async def test_transient_animator_failures_are_retried(
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="flaky"))
         project, _ = await _wait_done(st, "flaky")
         assert project.state == PS.PROJECT_STATE_COMPLETED, project.error
-        attempts = sorted(t.attempts for t in project.tasks if t.stage == "segment")
+        attempts = sorted(t.attempts for t in project.tasks if is_segment_task(t))
         assert sum(attempts) == 4 + 2  # two segments needed a second attempt
 
 
@@ -289,7 +291,7 @@ async def test_failures_name_the_stage_and_reason(settings: Settings, store: Loc
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="bad-audio"))
         project, events = await _wait_done(st, "bad-audio")
         assert project.state == PS.PROJECT_STATE_FAILED
-        assert project.failed_stage == "concept"
+        assert project.failed_stage == common_pb2.STAGE_CONCEPT
         assert "audio file could not be decoded: junk" in project.error
         assert not project.error_retryable
         assert knobs.calls["concept"] == 1  # INVALID_ARGUMENT is not retried
@@ -304,7 +306,7 @@ async def test_failures_name_the_stage_and_reason(settings: Settings, store: Loc
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="down"))
         project, _ = await _wait_done(st, "down")
         assert project.state == PS.PROJECT_STATE_FAILED
-        assert project.failed_stage == "animator"
+        assert project.failed_stage == common_pb2.STAGE_ANIMATOR
         assert "UNAVAILABLE" in project.error and "attempts" in project.error
         assert project.error_retryable
 
@@ -365,7 +367,10 @@ async def test_cancel_delete_regenerate_preview(db_settings: Settings, store: Lo
         assert prev.state == PS.PROJECT_STATE_COMPLETED, prev.error
         assert prev.preview_video.key == "outputs/prev/preview.mp4"
         assert not prev.final_video.key
-        assert prev.tasks[-1].stage == "preview_compose"
+        assert (prev.tasks[-1].stage, prev.tasks[-1].run_kind) == (
+            common_pb2.STAGE_COMPOSE,
+            common_pb2.RUN_KIND_PREVIEW,
+        )
         calls = dict(knobs.calls)
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="prev"))
         full, _ = await _wait_done(st, "prev")
@@ -478,7 +483,7 @@ async def test_dead_replica_is_taken_over_and_watchable_from_any_replica(
         assert project.state == PS.PROJECT_STATE_COMPLETED, project.error
         assert states[-1] == PS.PROJECT_STATE_COMPLETED
         assert PS.PROJECT_STATE_ANIMATIONS_GENERATED in states
-        tasks = {t.index: t for t in project.tasks if t.stage == "segment"}
+        tasks = {t.index: t for t in project.tasks if is_segment_task(t)}
         assert all(tasks[i].renders == 1 for i in done_before)
         db_row = engine_b.db.get("takeover")
         assert db_row is not None and db_row.processed_by == "replica-a,replica-b"

@@ -208,7 +208,7 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
             time.sleep(self.step_s)
             with self.cond:
                 p = self.projects[pid]
-                p.failed_stage, p.error = "seeder", "the seeder failed on purpose"
+                p.failed_stage, p.error = common_pb2.STAGE_SEEDER, "the seeder failed on purpose"
             self._set(pid, S.PROJECT_STATE_FAILED, "seeder", 0.0, "failed")
             return
         time.sleep(self.step_s)
