@@ -49,6 +49,13 @@ MAX_STYLE_CHARS = 500
 # 20 minutes at 60 fps: the longest video, in frames.
 MAX_TOTAL_FRAMES = 20 * 60 * 60
 
+# -- versions of what the stages make --------------------------------------------------------
+
+# Bump when the animator renders different frames for the same request (motion, grading,
+# encoder settings). It is part of every segment's storage key and of the orchestrator's reuse
+# key, so a resumed or regenerated project never mixes renders of two renderer versions.
+RENDER_VERSION = "3"
+
 # -- frame math -------------------------------------------------------------------------------
 
 
