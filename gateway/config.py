@@ -21,9 +21,9 @@ class GatewaySettings(BaseSettings):
     # the burst allowed above it. 0 = no rate limiting.
     rate_limit_per_minute: float = Field(default=600.0, ge=0)
     rate_limit_burst: int = Field(default=60, ge=1)
-    # Upload limits; the audio limit is the shared `max_upload_mb`.
+    # Upload limits; the audio limit is the shared `max_upload_mb`, the number of character
+    # images the contract's MAX_CHARACTER_IMAGES (what the seeder can compose).
     max_image_mb: int = Field(default=20, ge=1)
-    max_character_images: int = Field(default=8, ge=0)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_lyrics_kb: int = Field(default=256, ge=1)
     # Deadline for unary calls to the orchestrator, seconds.

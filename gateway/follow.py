@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import grpc
 from lumiere.v1 import common_pb2
@@ -32,6 +33,21 @@ log = logging.getLogger(__name__)
 STAGE_ENDED_BY = {
     stages.state_name(state): spec.name for state, spec in stages.STAGE_ENDED_BY.items()
 }
+# The animation stage runs from the state its predecessor reaches to the one it reaches
+# (frames/s is measured over it).
+_ANIMATOR = stages.BY_STAGE[common_pb2.STAGE_ANIMATOR]
+ANIMATION_STARTS = stages.state_name(stages.PIPELINE[stages.PIPELINE.index(_ANIMATOR) - 1].reaches)
+ANIMATION_ENDS = stages.state_name(_ANIMATOR.reaches)
+CREATED = stages.state_name(stages.RUN_STATES[0])
+FAILED = stages.state_name(opb.PROJECT_STATE_FAILED)
+
+
+class ProjectSource(Protocol):
+    """What following needs of the orchestrator (gateway.orchestrator_client, or a stub)."""
+
+    async def get(self, project_id: str) -> opb.Project: ...
+
+    def watch(self, project_id: str) -> AsyncIterator[opb.WatchProjectEvent]: ...
 
 
 class ProjectFollower:
@@ -42,7 +58,9 @@ class ProjectFollower:
         # SSE clients of each project: each gets every event, then None when the stream ends.
         self._subscribers: dict[str, set[asyncio.Queue[Any]]] = {}
 
-    def follow(self, orchestrator: Any, project: opb.Project, just_started: bool = False) -> None:
+    def follow(
+        self, orchestrator: ProjectSource, project: opb.Project, just_started: bool = False
+    ) -> None:
         """Start following a project (no-op when already followed or finished).
 
         `just_started`: this gateway started the run a moment ago, so the current stage's
@@ -59,7 +77,7 @@ class ProjectFollower:
             self._follow(orchestrator, project.id, started)
         )
 
-    def subscribe(self, orchestrator: Any, project: opb.Project) -> asyncio.Queue[Any]:
+    def subscribe(self, orchestrator: ProjectSource, project: opb.Project) -> asyncio.Queue[Any]:
         """Events of a project for one SSE client, from the shared stream (one per project).
 
         The queue gets WatchProjectEvents (after the cached copy has caught up with them, so a
@@ -81,7 +99,7 @@ class ProjectFollower:
         del self._subscribers[project_id]
         # A project nobody runs and nobody watches: don't keep a stream open for it.
         cached = self._cache.get(project_id)
-        if cached is not None and state_name(cached.state) == "created":
+        if cached is not None and state_name(cached.state) == CREATED:
             self.forget(project_id)
 
     def subscribers(self, project_id: str) -> int:
@@ -109,7 +127,9 @@ class ProjectFollower:
         if task is not None:
             task.cancel()
 
-    async def _follow(self, orchestrator: Any, project_id: str, started: float | None) -> None:
+    async def _follow(
+        self, orchestrator: ProjectSource, project_id: str, started: float | None
+    ) -> None:
         last_state = ""
         # When the running stage started, if we saw it start (not when we joined mid-stage).
         stage_started: float | None = started
@@ -125,12 +145,12 @@ class ProjectFollower:
                     if last_state and stage_started is not None and state in STAGE_ENDED_BY:
                         stage = STAGE_ENDED_BY[state]
                         self.metrics.stage_seconds.labels(stage=stage).observe(now - stage_started)
-                    if state == "animations_generated" and anim_started is not None:
+                    if state == ANIMATION_ENDS and anim_started is not None:
                         await self._record_fps(orchestrator, project_id, now - anim_started)
                     # The first event is the state we joined in: its stage began before we
                     # looked, unless we started the run ourselves.
                     stage_started = now if last_state else started
-                    if state == "seeds_generated":
+                    if state == ANIMATION_STARTS:
                         anim_started = stage_started
                     last_state = state
                     if state in TERMINAL_STATES:
@@ -153,11 +173,11 @@ class ProjectFollower:
             if self.tasks.get(project_id) is asyncio.current_task():
                 del self.tasks[project_id]
 
-    async def _finish(self, orchestrator: Any, project_id: str, state: str) -> None:
+    async def _finish(self, orchestrator: ProjectSource, project_id: str, state: str) -> None:
         """Per-task times and retries of the run that just ended (from Project.tasks)."""
         with contextlib.suppress(grpc.aio.AioRpcError):
             project = await orchestrator.get(project_id)
-            if state == "failed":
+            if state == FAILED:
                 self.metrics.failures.labels(
                     stage=stages.stage_name(project.failed_stage) or "unknown"
                 ).inc()
@@ -168,7 +188,9 @@ class ProjectFollower:
                 if task.attempts > 1:
                     self.metrics.task_retries.labels(stage=label).inc(task.attempts - 1)
 
-    async def _record_fps(self, orchestrator: Any, project_id: str, seconds: float) -> None:
+    async def _record_fps(
+        self, orchestrator: ProjectSource, project_id: str, seconds: float
+    ) -> None:
         with contextlib.suppress(grpc.aio.AioRpcError):
             project = await orchestrator.get(project_id)
             frames = sum(s.end_frame - s.start_frame for s in project.segments)

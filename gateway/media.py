@@ -12,9 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from services.common import audio_probe
 from services.common.errors import InvalidInput
-from services.concept.audio_decode import AudioInfo
-from services.concept.audio_decode import probe_audio as _probe
 
 AUDIO_EXTENSIONS = {
     "wav": "audio/wav",
@@ -48,19 +47,18 @@ def audio_extension(filename: str, container: str) -> str:
     return {"mov": "m4a", "mp4": "m4a", "matroska": "mka"}.get(names[0], "bin")
 
 
-def probe_audio(path: Path, max_seconds: float | None = None) -> AudioInfo:
-    """Decode the header and first frames (the concept service's probe, so both agree).
+def probe_audio(path: Path, max_seconds: float | None = None) -> audio_probe.AudioInfo:
+    """Decode the header and first frames (the probe the concept service runs, so both agree).
 
     Undecodable files get one recognisable message, "could not be decoded as audio", whatever
-    the FFmpeg detail; other rejections (too long) keep the probe's own message.
+    the FFmpeg detail; a song that is too long keeps the probe's own message.
     """
     try:
-        return _probe(path, max_seconds)
+        return audio_probe.probe_audio(path, max_seconds)
+    except audio_probe.AudioTooLong:
+        raise
     except InvalidInput as exc:
-        text = str(exc)
-        if "too long" in text or "longer than" in text:
-            raise
-        raise InvalidInput(f"the uploaded file could not be decoded as audio ({text})") from exc
+        raise InvalidInput(f"the uploaded file could not be decoded as audio ({exc})") from exc
 
 
 @dataclass(frozen=True)

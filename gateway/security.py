@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
+from services.common.contract import owner_key
 from services.common.errors import NotFound
 from services.common.storage import ArtifactStore
 
@@ -124,10 +125,6 @@ def install_log_redaction() -> None:
         access.addFilter(RedactApiKeys())
 
 
-def owner_marker_key(project_id: str) -> str:
-    return f"uploads/{project_id}/owner.txt"
-
-
 class Ownership:
     """Which key created which project (markers in the store, cached: they never change)."""
 
@@ -140,7 +137,7 @@ class Ownership:
         if not self.enabled:
             return
         await asyncio.to_thread(
-            self.store.put_bytes, owner_marker_key(project_id), owner.encode(), "text/plain"
+            self.store.put_bytes, owner_key(project_id), owner.encode(), "text/plain"
         )
         self._cache[project_id] = owner
 
@@ -148,7 +145,7 @@ class Ownership:
         if project_id in self._cache:
             return self._cache[project_id]
         try:
-            data = await asyncio.to_thread(self.store.get_bytes, owner_marker_key(project_id))
+            data = await asyncio.to_thread(self.store.get_bytes, owner_key(project_id))
         except NotFound:
             return ""  # created behind the gateway's back (direct gRPC): nobody's via REST
         owner = data.decode().strip()

@@ -31,6 +31,10 @@ class UnsupportedMediaType(InvalidInput):
     """The body is not multipart/form-data: HTTP 415."""
 
 
+class MissingField(InvalidInput):
+    """A required form field is absent or empty: HTTP 422."""
+
+
 @dataclass
 class FilePart:
     field: str

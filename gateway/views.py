@@ -11,7 +11,6 @@ from lumiere.v1 import orchestrator_pb2 as opb
 
 from services.common import stages
 
-QUALITY_NAMES = {"preview": 1, "draft": 2, "final": 3}
 TERMINAL_STATES = {stages.state_name(s) for s in stages.TERMINAL_STATES}
 ACTIVE_STATES = {stages.state_name(s) for s in stages.ACTIVE_STATES}
 state_name = stages.state_name

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
 from fastapi import HTTPException
 
-from gateway.app import parse_options
 from gateway.downloads import parse_range
-from gateway.rpc import http_status
+from gateway.errors import grpc_http_status, http_status
+from gateway.forms import QUALITY_NAMES, parse_options, read_create_form
 from gateway.security import TokenBucket, key_id
 from gateway.uploads import (
+    FilePart,
+    MissingField,
     ParsedForm,
     RequestTooLarge,
     UnsupportedMediaType,
     parse_multipart,
 )
-from services.common.errors import InvalidInput
+from services.common.contract import (
+    MAX_CHARACTER_IMAGES,
+    MAX_FPS,
+    MAX_HEIGHT,
+    MAX_KEY_MOMENTS,
+    MAX_STYLE_CHARS,
+    MAX_WIDTH,
+    MIN_SIDE,
+)
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidInput,
+    LumiereError,
+    NotFound,
+)
+from services.common.storage import UploadTooLarge
 
 
 @pytest.mark.parametrize(
@@ -76,15 +95,54 @@ def test_options_from_size_aspect_and_quality() -> None:
         ({"size": "640x360", "width": "640"}, "either size or width/height"),
         ({"aspect": "16:9", "width": "640", "height": "360"}, "not all three"),
         ({"aspect": "20:1"}, "between 1:5 and 5:1"),
-        ({"width": "10000", "height": "64"}, "width must be between 64 and 3840"),
-        ({"size": "63x64"}, "width must be between 64 and 3840"),
+        ({"width": "10000", "height": "64"}, f"width must be between {MIN_SIDE} and {MAX_WIDTH}"),
+        ({"size": f"{MIN_SIDE - 1}x64"}, f"width must be between {MIN_SIDE} and {MAX_WIDTH}"),
+        ({"size": f"64x{MAX_HEIGHT + 2}"}, f"height must be between {MIN_SIDE} and {MAX_HEIGHT}"),
+        ({"fps": str(MAX_FPS + 1)}, f"fps must be between 1 and {MAX_FPS}"),
+        ({"key_moments": str(MAX_KEY_MOMENTS + 1)}, f"between 0 and {MAX_KEY_MOMENTS}"),
         ({"key_moments": "3", "key_moment_count": "3"}, "not both"),
-        ({"style": "x" * 501}, "style is longer"),
+        ({"style": "x" * (MAX_STYLE_CHARS + 1)}, "style is longer"),
     ],
 )
 def test_bad_options(fields: dict[str, str], needle: str) -> None:
     with pytest.raises(InvalidInput, match=needle):
         parse_options(form(**fields))
+
+
+def test_quality_names_are_the_proto_enum() -> None:
+    assert QUALITY_NAMES == {"preview": 1, "draft": 2, "final": 3}
+
+
+def _create_form(images: int) -> ParsedForm:
+    def part(name: str, i: int) -> FilePart:
+        return FilePart(name, f"{name}{i}", "application/octet-stream", Path(f"/nowhere/{i}"))
+
+    return ParsedForm(
+        fields={"prompt": ["a song"]},
+        files={
+            "audio": [part("audio", 0)],
+            "character_images": [part("character_images", i) for i in range(images)],
+        },
+    )
+
+
+def test_create_form_takes_up_to_the_contract_image_limit() -> None:
+    form = read_create_form(_create_form(MAX_CHARACTER_IMAGES))
+    assert len(form.images) == MAX_CHARACTER_IMAGES
+
+
+def test_create_form_with_one_image_too_many_names_the_limit() -> None:
+    with pytest.raises(InvalidInput, match=f"at most {MAX_CHARACTER_IMAGES} are allowed"):
+        read_create_form(_create_form(MAX_CHARACTER_IMAGES + 1))
+
+
+@pytest.mark.parametrize("field", ["audio", "prompt"])
+def test_create_form_without_a_required_field_is_missing_field(field: str) -> None:
+    form = _create_form(0)
+    form.files.pop(field, None)
+    form.fields.pop(field, None)
+    with pytest.raises(MissingField, match=f"missing form field '{field}'"):
+        read_create_form(form)
 
 
 def test_repeated_text_field_is_rejected() -> None:
@@ -127,10 +185,36 @@ def test_api_keys_in_urls_are_redacted_from_access_logs() -> None:
     assert "api_key=***&x=1" in record.getMessage()
 
 
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (InvalidInput("x"), 400),
+        (LumiereError("x"), 400),
+        (MissingField("x"), 422),
+        (NotFound("x"), 404),
+        (FailedPrecondition("x"), 409),
+        (AlreadyExists("x"), 409),
+        (RequestTooLarge("x"), 413),
+        (UploadTooLarge("x"), 413),
+        (UnsupportedMediaType("x"), 415),
+        (RuntimeError("x"), 500),
+    ],
+)
+def test_errors_map_to_http_by_type(exc: BaseException, status: int) -> None:
+    assert http_status(exc) == status
+
+
+def test_a_subclass_without_its_own_row_inherits_its_base_status() -> None:
+    class RenamedNotFound(NotFound):  # the name matches nothing: only the type counts
+        pass
+
+    assert http_status(RenamedNotFound("x")) == 404
+
+
 def test_grpc_codes_map_to_http() -> None:
     c = grpc.StatusCode
     assert [
-        http_status(code)
+        grpc_http_status(code)
         for code in (
             c.INVALID_ARGUMENT,
             c.NOT_FOUND,

@@ -1,0 +1,1 @@
+"""The HTTP API: typed dependencies (`deps`), a router per resource (`routes`), wired by `main`."""

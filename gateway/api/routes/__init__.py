@@ -1,0 +1,1 @@
+"""One module per resource: projects, media (downloads), events, pipeline, service, pages."""
