@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from gateway.api.deps import CurrentPrincipal, ProjectDep, StateDep, load_project
+from gateway.api.prefix import API_PREFIX
 from gateway.sse import project_events
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["projects"])
+router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"])
 
 
 @router.get(

@@ -14,6 +14,7 @@ from lumiere.v1 import common_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
 from gateway.api.deps import ProjectDep, StateDep, StoreDep
+from gateway.api.prefix import API_PREFIX
 from gateway.contact_sheet import stored_sheet
 from gateway.downloads import artifact_response
 from gateway.views import project_json, state_name
@@ -21,7 +22,7 @@ from services.common import contract
 from services.common.errors import NotFound
 from services.common.storage import ArtifactStore
 
-router = APIRouter(prefix="/projects/{project_id}", tags=["projects"])
+router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"])
 
 VIDEO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"video/mp4": {}}, "description": "the MP4"},

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from gateway.api.prefix import API_PREFIX
 from services.common import stages
 
-router = APIRouter(tags=["pipeline"])
+router = APIRouter(prefix=API_PREFIX, tags=["pipeline"])
 
 
 # Open like /health: it describes the service, not anyone's projects.

@@ -11,7 +11,6 @@ import grpc
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as FastAPIPath
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from lumiere.v1 import orchestrator_pb2 as opb
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
@@ -28,6 +27,7 @@ from gateway.api.deps import (
     StateDep,
     StoreDep,
 )
+from gateway.api.prefix import API_PREFIX
 from gateway.errors import error_response
 from gateway.forms import (
     MAX_PROMPT_CHARS,
@@ -42,8 +42,7 @@ from gateway.views import project_json
 from services.common import contract
 from services.common.errors import InvalidInput
 
-API = "/api/v1"
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix=f"{API_PREFIX}/projects", tags=["projects"])
 
 
 class RegenerateBody(BaseModel):
@@ -111,7 +110,9 @@ async def create_project(request: Request, who: CurrentPrincipal, state: StateDe
         metrics.upload_bytes.labels(kind="image").inc(ref.size_bytes)
     body = project_json(project)
     body["audio"] = intake.audio_json(form, inspected.audio, files.audio)
-    return JSONResponse(body, status_code=201, headers={"Location": f"{API}/projects/{project_id}"})
+    return JSONResponse(
+        body, status_code=201, headers={"Location": f"{router.prefix}/{project_id}"}
+    )
 
 
 async def _create(
@@ -236,7 +237,17 @@ async def preview_project(
 
 
 def document_create_form(app: FastAPI, max_upload_mb: int) -> None:
-    """Put the multipart body of POST /projects, with this app's limits, in its OpenAPI schema."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.endpoint is create_project:
-            route.openapi_extra = create_form_openapi(max_upload_mb)
+    """Put the multipart body of POST /projects, with this app's limits, in its OpenAPI schema.
+
+    Per app (its upload limit is a setting), so by extending the generated schema, as FastAPI's
+    "Extending OpenAPI" guide does, not by changing the shared route.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"][router.prefix]["post"].update(create_form_openapi(max_upload_mb))
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
