@@ -4,14 +4,32 @@
 
 const API = "/api/v1";
 const $ = (id) => document.getElementById(id);
-const STAGES = ["concept", "seeder", "animator", "compose"];
-// Which stages are finished once a project reaches a state.
-const DONE_BY_STATE = {
-  created: 0, processing: 0, concept_generated: 1, seeds_generated: 2,
-  animations_generated: 3, completed: 4,
-};
-const ACTIVE = new Set(["processing", "concept_generated", "seeds_generated", "animations_generated"]);
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+// The pipeline (stages in order, their labels, the state each reaches, the state sets) is the
+// server's table, read from /api/v1/pipeline at start-up: the page restates none of it.
+const PIPELINE = { stages: [], states: [], active: new Set(), terminal: new Set(), doneBy: {} };
+
+async function loadPipeline() {
+  const table = await api("/pipeline");
+  PIPELINE.stages = table.stages;
+  PIPELINE.states = table.states;
+  PIPELINE.active = new Set(table.active_states);
+  PIPELINE.terminal = new Set(table.terminal_states);
+  // How many stages are finished once a project reaches a state.
+  PIPELINE.doneBy = Object.fromEntries(table.stages.map((s, i) => [s.reaches, i + 1]));
+  const list = $("stages");
+  list.replaceChildren();
+  for (const s of table.stages) {
+    const li = document.createElement("li");
+    li.dataset.stage = s.name;
+    li.textContent = s.label;
+    list.append(li);
+  }
+}
+const isActive = (status) => PIPELINE.active.has(status);
+const isTerminal = (status) => PIPELINE.terminal.has(status);
+// The first state of a run (a new project) and the state the last stage reaches.
+const initialState = () => PIPELINE.states[0];
+const finalState = () => PIPELINE.stages[PIPELINE.stages.length - 1].reaches;
 
 let current = null;    // the project shown in the project card
 let source = null;     // its EventSource
@@ -107,7 +125,7 @@ function renderProject(p) {
   $("project-prompt").textContent = p.prompt;
   const pill = $("project-status");
   pill.textContent = p.status.replace(/_/g, " ");
-  pill.className = "pill " + (ACTIVE.has(p.status) ? "active" : p.status);
+  pill.className = "pill " + (isActive(p.status) ? "active" : p.status);
   renderProgress(p.status, p.progress);
   showError($("project-error"), p.status === "failed"
     ? `${p.failed_stage || "a stage"} failed: ${p.error || "unknown error"}` : null);
@@ -160,38 +178,42 @@ function renderProject(p) {
   }
   player.hidden = !playable;
   download.hidden = !playable;
-  $("preview").hidden = ACTIVE.has(p.status) || Boolean(p.video_url) || Boolean(p.preview_url);
-  $("cancel").hidden = !ACTIVE.has(p.status);
-  $("process").hidden = !(p.status === "created" || p.status === "failed" || p.status === "cancelled");
-  $("process").textContent = p.status === "created" ? "Start" : "Retry";
+  $("preview").hidden = isActive(p.status) || Boolean(p.video_url) || Boolean(p.preview_url);
+  $("cancel").hidden = !isActive(p.status);
+  // Startable when new, retryable when it ended without finishing.
+  const startable = p.status === initialState() || (isTerminal(p.status) && p.status !== finalState());
+  $("process").hidden = !startable;
+  $("process").textContent = p.status === initialState() ? "Start" : "Retry";
   for (const row of document.querySelectorAll("#projects tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === p.id);
   }
 }
 
 function renderProgress(status, progress) {
-  const done = DONE_BY_STATE[status] ?? 0;
-  const stage = progress && progress.stage;
+  const stages = PIPELINE.stages;
+  const completed = status === finalState();
+  const done = completed ? stages.length : (PIPELINE.doneBy[status] ?? 0);
   // The running stage is the first one not finished (progress may still name the last one).
   document.querySelectorAll("#stages li").forEach((li, i) => {
-    li.classList.toggle("done", i < done || status === "completed");
-    li.classList.toggle("current", ACTIVE.has(status) && i === done);
+    li.classList.toggle("done", i < done);
+    li.classList.toggle("current", isActive(status) && i === done);
   });
-  // Overall fraction: finished stages plus the running stage's own fraction.
-  let fraction = status === "completed" ? 1 : done / STAGES.length;
-  if (ACTIVE.has(status) && progress && STAGES.includes(stage)) {
-    const idx = STAGES.indexOf(stage);
-    fraction = Math.max(fraction, (idx + Math.min(progress.fraction || 0, 1)) / STAGES.length);
+  // Overall fraction: where the running stage's span starts, or further if the orchestrator's
+  // own (whole-run) fraction says so, capped at that span's end.
+  let fraction = completed ? 1 : (done > 0 ? stages[done - 1].span[1] : 0);
+  if (isActive(status) && done < stages.length && progress) {
+    const [, end] = stages[done].span;
+    fraction = Math.max(fraction, Math.min(progress.fraction || 0, end));
   }
   $("progress-fill").style.width = `${Math.round(fraction * 100)}%`;
   const msg = progress && progress.message ? `${progress.stage}: ${progress.message}` : "";
-  $("progress-message").textContent = status === "completed" ? "Done." : msg;
+  $("progress-message").textContent = completed ? "Done." : msg;
 }
 
 function showProject(p) {
   renderProject(p);
   if (source) { source.close(); source = null; }
-  if (TERMINAL.has(p.status) || p.status === "created") return;
+  if (isTerminal(p.status) || p.status === initialState()) return;
   source = new EventSource(withKey(`${API}/projects/${p.id}/events`));
   source.addEventListener("project", (e) => renderProject(JSON.parse(e.data)));
   const onUpdate = (e) => {
@@ -199,9 +221,9 @@ function showProject(p) {
     if (!current || ev.project_id !== current.id) return;
     const pill = $("project-status");
     pill.textContent = ev.status.replace(/_/g, " ");
-    pill.className = "pill " + (ACTIVE.has(ev.status) ? "active" : ev.status);
+    pill.className = "pill " + (isActive(ev.status) ? "active" : ev.status);
     renderProgress(ev.status, ev.progress);
-    if (e.type === "state" && !TERMINAL.has(ev.status)) { refreshCurrent(); loadProjects(); }
+    if (e.type === "state" && !isTerminal(ev.status)) { refreshCurrent(); loadProjects(); }
   };
   source.addEventListener("state", onUpdate);
   source.addEventListener("progress", onUpdate);
@@ -242,7 +264,7 @@ async function loadProjects() {
     prompt.textContent = p.prompt;
     const status = document.createElement("td");
     const pill = document.createElement("span");
-    pill.className = "pill " + (ACTIVE.has(p.status) ? "active" : p.status);
+    pill.className = "pill " + (isActive(p.status) ? "active" : p.status);
     pill.textContent = p.status.replace(/_/g, " ");
     status.append(pill);
     const created = document.createElement("td");
@@ -256,7 +278,7 @@ async function loadProjects() {
     const del = document.createElement("button");
     del.className = "link danger";
     del.textContent = "delete";
-    del.disabled = ACTIVE.has(p.status);
+    del.disabled = isActive(p.status);
     del.title = del.disabled ? "cancel it first" : "delete the project and its files";
     del.addEventListener("click", () => deleteProject(p));
     open.append(btn, del);
@@ -297,21 +319,30 @@ async function loadHealth() {
 }
 
 // ------------------------------------------------------------------ wiring
-$("create-form").addEventListener("submit", onSubmit);
-$("refresh").addEventListener("click", loadProjects);
-$("api-key").value = apiKey();
-$("cancel").addEventListener("click", async () => {
-  try { renderProject(await api(`/projects/${current.id}/cancel`, { method: "POST" })); }
-  catch (err) { showError($("project-error"), err); }
-});
-$("process").addEventListener("click", async () => {
-  try { showProject(await api(`/projects/${current.id}/process`, { method: "POST" })); }
-  catch (err) { showError($("project-error"), err); }
-});
-$("preview").addEventListener("click", async () => {
-  try { showProject(await api(`/projects/${current.id}/preview`, { method: "POST" })); }
-  catch (err) { showError($("project-error"), err); }
-});
-loadHealth();
-loadProjects();
-setInterval(loadHealth, 15000);
+async function start() {
+  $("api-key").value = apiKey();
+  loadHealth();
+  setInterval(loadHealth, 15000);
+  try {
+    await loadPipeline();
+  } catch (err) {
+    showError($("form-error"), err);
+    return;
+  }
+  $("create-form").addEventListener("submit", onSubmit);
+  $("refresh").addEventListener("click", loadProjects);
+  $("cancel").addEventListener("click", async () => {
+    try { renderProject(await api(`/projects/${current.id}/cancel`, { method: "POST" })); }
+    catch (err) { showError($("project-error"), err); }
+  });
+  $("process").addEventListener("click", async () => {
+    try { showProject(await api(`/projects/${current.id}/process`, { method: "POST" })); }
+    catch (err) { showError($("project-error"), err); }
+  });
+  $("preview").addEventListener("click", async () => {
+    try { showProject(await api(`/projects/${current.id}/preview`, { method: "POST" })); }
+    catch (err) { showError($("project-error"), err); }
+  });
+  loadProjects();
+}
+start();

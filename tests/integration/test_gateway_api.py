@@ -1,8 +1,10 @@
 """The REST API over a real loopback gRPC server (an in-memory fake orchestrator).
 
 Covers the seed's endpoints and contract (paths, multipart fields, state names), upload
-validation (non-audio, bad images, oversize, wrong content type, missing fields), downloads with
-Range, SSE progress, cancel/delete/regenerate/preview, and the gRPC -> HTTP error mapping.
+validation (non-audio, bad images, oversize, wrong content type, missing fields, the image
+limit), downloads with Range, SSE progress, cancel/delete/regenerate/preview, the pipeline
+table, and the gRPC -> HTTP error mapping. One behaviour per test; fixtures build the states
+(a created, running, cancelled or completed project).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -24,11 +28,14 @@ from PIL import Image
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from services.common import contract, stages
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from tests.support.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
 
 pytestmark = pytest.mark.integration
+
+API = "/api/v1"
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +60,20 @@ class Env:
     def __init__(self, client: TestClient, fake: FakeOrchestrator, store: LocalStore) -> None:
         self.client, self.fake, self.store = client, fake, store
 
-    def create(self, prompt: str = "neon city at night", **form: Any) -> Any:
+    def create(self, prompt: str = "neon city at night", **form: Any) -> httpx.Response:
         files: list[tuple[str, tuple[str, bytes, str]]] = [
             ("audio", ("song.wav", wav_bytes(), "audio/wav"))
         ]
         for i, img in enumerate(form.pop("images", [])):
             files.append(("character_images", (f"c{i}.png", img, "image/png")))
-        return self.client.post("/api/v1/projects", data={"prompt": prompt, **form}, files=files)
+        return self.client.post(f"{API}/projects", data={"prompt": prompt, **form}, files=files)
 
     def uploads(self) -> list[str]:
         root = self.store.root / "uploads"
         return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    def url(self, pid: str, tail: str = "") -> str:
+        return f"{API}/projects/{pid}{tail}"
 
 
 def make_env(
@@ -96,34 +106,107 @@ def sse_events(text: str) -> list[tuple[str, dict]]:
     return events
 
 
-# ---------------------------------------------------------------- create / validate
-
-
-def test_create_project_stores_uploads_and_returns_created(env: Env) -> None:
-    resp = env.create(images=[png_bytes(), png_bytes(fmt="JPEG")], fps="24", size="640x360")
+@pytest.fixture
+def pid(env: Env) -> str:
+    """A created project (one character image), not started."""
+    resp = env.create(images=[png_bytes()])
     assert resp.status_code == 201, resp.text
-    body = resp.json()
+    return str(resp.json()["id"])
+
+
+@dataclass
+class Completed:
+    pid: str
+    # The SSE stream read from the start of the run to its end.
+    events: list[tuple[str, dict]]
+    content_type: str
+
+
+@pytest.fixture
+def completed(env: Env, pid: str) -> Completed:
+    """A project run to completion while an SSE client followed it."""
+    resp = env.client.post(env.url(pid, "/process"))
+    assert resp.status_code == 202, resp.text
+    with env.client.stream("GET", env.url(pid, "/events")) as stream:
+        content_type = stream.headers["content-type"]
+        events = sse_events(stream.read().decode())
+    assert events[-1] == ("end", {"status": "completed"})
+    return Completed(pid, events, content_type)
+
+
+@pytest.fixture
+def running(env: Env, pid: str) -> str:
+    """A project whose run is in progress (slow steps, so it stays running)."""
+    env.fake.step_s = 0.5
+    assert env.client.post(env.url(pid, "/process")).status_code == 202
+    return pid
+
+
+@pytest.fixture
+def cancelled(env: Env, running: str) -> str:
+    resp = env.client.post(env.url(running, "/cancel"))
+    assert resp.status_code == 202, resp.text
+    return running
+
+
+@pytest.fixture
+def regenerable(env: Env, cancelled: str) -> str:
+    """A project the (fake) orchestrator reports as completed with one segment."""
+    project = env.fake.projects[cancelled]
+    project.state = stages.state_value("completed")
+    project.segments.add(index=0, start_frame=0, end_frame=10)
+    return cancelled
+
+
+# ---------------------------------------------------------------- create
+
+
+@pytest.fixture
+def created(env: Env) -> httpx.Response:
+    """A create with two images (PNG, JPEG), fps and size."""
+    return env.create(images=[png_bytes(), png_bytes(fmt="JPEG")], fps="24", size="640x360")
+
+
+def test_create_answers_201_with_a_new_id_and_location(created: httpx.Response) -> None:
+    assert created.status_code == 201, created.text
+    body = created.json()
     assert re.fullmatch(r"[0-9a-f]{32}", body["id"])
+    assert created.headers["location"] == f"/api/v1/projects/{body['id']}"
+
+
+def test_create_answers_the_created_project(created: httpx.Response) -> None:
+    body = created.json()
     assert body["status"] == "created"
     assert body["prompt"] == "neon city at night"
-    assert resp.headers["location"] == f"/api/v1/projects/{body['id']}"
-    assert body["options"]["fps"] == 24
-    assert (body["options"]["width"], body["options"]["height"]) == (640, 360)
     assert body["character_image_count"] == 2
-    assert body["audio"]["sample_rate"] == 22050
-    assert abs(body["audio"]["duration_seconds"] - 1.0) < 0.05
-    pid = body["id"]
+
+
+def test_create_echoes_the_options(created: httpx.Response) -> None:
+    options = created.json()["options"]
+    assert options["fps"] == 24
+    assert (options["width"], options["height"]) == (640, 360)
+
+
+def test_create_reports_what_it_found_in_the_song(created: httpx.Response) -> None:
+    audio = created.json()["audio"]
+    assert audio["sample_rate"] == 22050
+    assert abs(audio["duration_seconds"] - 1.0) < 0.05
+
+
+def test_create_stores_uploads_under_the_contract_keys(env: Env, created: httpx.Response) -> None:
+    pid = created.json()["id"]
     assert env.uploads() == [
         f"{pid}/audio.wav",
         f"{pid}/character_0.png",
         f"{pid}/character_1.jpg",
     ]
-    assert env.fake.projects[pid].audio.key == f"uploads/{pid}/audio.wav"
+    assert env.fake.projects[pid].audio.key == contract.audio_key(pid, "wav")
+    assert contract.audio_key(pid, "wav") == f"uploads/{pid}/audio.wav"
 
 
 def test_client_file_names_never_become_paths(env: Env) -> None:
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         data={"prompt": "p"},
         files=[
             ("audio", ("../../../etc/evil.wav", wav_bytes(), "audio/wav")),
@@ -136,9 +219,25 @@ def test_client_file_names_never_become_paths(env: Env) -> None:
     assert not (env.store.root.parent / "etc").exists()
 
 
+def test_the_image_limit_is_accepted(env: Env) -> None:
+    resp = env.create(images=[png_bytes()] * contract.MAX_CHARACTER_IMAGES)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["character_image_count"] == contract.MAX_CHARACTER_IMAGES
+
+
+def test_five_character_images_are_rejected_at_upload_with_the_limit(env: Env) -> None:
+    """Regression: 5 images used to be accepted (201) and then fail in the seeder."""
+    assert contract.MAX_CHARACTER_IMAGES == 4
+    resp = env.create(images=[png_bytes()] * 5)
+    assert resp.status_code == 400, resp.text
+    assert "5 character images; at most 4" in resp.json()["detail"]
+    assert env.uploads() == []
+    assert "CreateProject" not in env.fake.calls
+
+
 def test_non_audio_upload_is_rejected_and_nothing_is_stored(env: Env) -> None:
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         data={"prompt": "anything"},
         files={"audio": ("notes.mp3", b"just text pretending to be an mp3\n" * 40, "audio/mpeg")},
     )
@@ -148,10 +247,32 @@ def test_non_audio_upload_is_rejected_and_nothing_is_stored(env: Env) -> None:
     assert "CreateProject" not in env.fake.calls
 
 
+# A multipart body with only a prompt (httpx sends urlencoded when there are no files).
+PROMPT_ONLY = b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--b--\r\n'
+
+
+def test_missing_audio_is_422(env: Env) -> None:
+    resp = env.client.post(
+        f"{API}/projects",
+        content=PROMPT_ONLY,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert "audio" in resp.json()["detail"]
+    assert env.uploads() == []
+
+
+def test_an_unexpected_file_field_is_400(env: Env) -> None:
+    resp = env.client.post(
+        f"{API}/projects", data={"prompt": "x"}, files={"lyrics_": ("", b"", "text/plain")}
+    )
+    assert resp.status_code == 400
+    assert env.uploads() == []
+
+
 @pytest.mark.parametrize(
     ("data", "files", "status", "needle"),
     [
-        ({"prompt": "x"}, {}, 422, "audio"),
         ({}, {"audio": ("s.wav", wav_bytes(0.2), "audio/wav")}, 422, "prompt"),
         ({"prompt": "   "}, {"audio": ("s.wav", wav_bytes(0.2), "audio/wav")}, 422, "prompt"),
         (
@@ -171,24 +292,14 @@ def test_non_audio_upload_is_rejected_and_nothing_is_stored(env: Env) -> None:
 def test_missing_and_unexpected_fields(
     env: Env, data: dict, files: dict, status: int, needle: str
 ) -> None:
-    resp = env.client.post("/api/v1/projects", data=data, files=files or None)
-    if not files:  # no files: httpx would send urlencoded; force multipart with a dummy field
-        resp = env.client.post(
-            "/api/v1/projects", data=data, files={"lyrics_": ("", b"", "text/plain")}
-        )
-        assert resp.status_code == 400  # unexpected file field
-        resp = env.client.post(
-            "/api/v1/projects",
-            content=b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n--b--\r\n',
-            headers={"content-type": "multipart/form-data; boundary=b"},
-        )
+    resp = env.client.post(f"{API}/projects", data=data, files=files)
     assert resp.status_code == status, resp.text
     assert needle in resp.json()["detail"]
     assert env.uploads() == []
 
 
 def test_wrong_content_type_is_415(env: Env) -> None:
-    resp = env.client.post("/api/v1/projects", json={"prompt": "x"})
+    resp = env.client.post(f"{API}/projects", json={"prompt": "x"})
     assert resp.status_code == 415
     assert "multipart/form-data" in resp.json()["detail"]
 
@@ -197,7 +308,7 @@ def test_oversized_audio_is_413_and_leaves_nothing(env: Env) -> None:
     big = wav_bytes(30.0)  # ~1.3 MB > the 1 MiB limit of this env
     assert len(big) > 1 << 20
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         data={"prompt": "x"},
         files={"audio": ("big.wav", big, "audio/wav")},
     )
@@ -208,7 +319,7 @@ def test_oversized_audio_is_413_and_leaves_nothing(env: Env) -> None:
 
 def test_declared_content_length_over_limit_is_rejected_before_reading(env: Env) -> None:
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         content=b"--b--\r\n",
         headers={
             "content-type": "multipart/form-data; boundary=b",
@@ -237,7 +348,7 @@ def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) 
 @pytest.mark.parametrize(
     ("form", "needle"),
     [
-        ({"fps": "0"}, "fps must be between 1 and 60"),
+        ({"fps": "0"}, f"fps must be between 1 and {contract.MAX_FPS}"),
         ({"fps": "abc"}, "fps must be a whole number"),
         ({"width": "641", "height": "360"}, "width must be even"),
         ({"width": "640"}, "both width and height"),
@@ -255,10 +366,12 @@ def test_bad_options_are_400_with_a_specific_message(env: Env, form: dict, needl
     assert env.uploads() == []
 
 
-def test_options_aspect_quality_style_and_lyrics(env: Env) -> None:
+@pytest.fixture
+def with_lyrics(env: Env) -> tuple[httpx.Response, bytes]:
+    """A create with aspect, quality, seed, style, key moments and an LRC file."""
     lyrics = b"[00:00.50] hello\n[00:01.00] world\n"
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         data={
             "prompt": "p",
             "aspect": "9:16",
@@ -273,22 +386,36 @@ def test_options_aspect_quality_style_and_lyrics(env: Env) -> None:
         ],
     )
     assert resp.status_code == 201, resp.text
-    o = resp.json()["options"]
+    return resp, lyrics
+
+
+def test_aspect_and_quality_choose_the_size(with_lyrics: tuple[httpx.Response, bytes]) -> None:
+    o = with_lyrics[0].json()["options"]
     assert (o["width"], o["height"]) == (540, 960)
+
+
+def test_quality_seed_style_and_key_moments_are_kept(
+    with_lyrics: tuple[httpx.Response, bytes],
+) -> None:
+    o = with_lyrics[0].json()["options"]
     assert (o["quality"], o["seed"], o["style"], o["key_moment_count"]) == (
         "draft",
         42,
         "watercolour",
         5,
     )
+
+
+def test_lyrics_are_stored(env: Env, with_lyrics: tuple[httpx.Response, bytes]) -> None:
+    resp, lyrics = with_lyrics
     pid = resp.json()["id"]
     assert resp.json()["has_lyrics"]
-    assert env.store.get_bytes(f"uploads/{pid}/lyrics.lrc") == lyrics
+    assert env.store.get_bytes(contract.lyrics_key(pid, "lrc")) == lyrics
 
 
 def test_binary_lyrics_are_rejected(env: Env) -> None:
     resp = env.client.post(
-        "/api/v1/projects",
+        f"{API}/projects",
         data={"prompt": "p"},
         files=[
             ("audio", ("a.wav", wav_bytes(), "audio/wav")),
@@ -302,119 +429,231 @@ def test_binary_lyrics_are_rejected(env: Env) -> None:
 # ---------------------------------------------------------------- read / list / errors
 
 
-def test_unknown_and_invalid_ids(env: Env) -> None:
-    resp = env.client.get("/api/v1/projects/0123456789abcdef0123456789abcdef")
+def test_an_unknown_id_is_404(env: Env) -> None:
+    resp = env.client.get(env.url("0123456789abcdef0123456789abcdef"))
     assert resp.status_code == 404
     assert "not found" in resp.json()["detail"]
-    resp = env.client.get("/api/v1/projects/bad%20id!")
+
+
+def test_an_invalid_id_is_400(env: Env) -> None:
+    resp = env.client.get(env.url("bad%20id!"))
     assert resp.status_code == 400
     assert "invalid project id" in resp.json()["detail"]
-    assert env.client.get("/api/v1/projects/..%2F..%2Fetc/video").status_code in (400, 404)
 
 
-def test_list_projects(env: Env) -> None:
-    ids = [env.create(prompt=f"p{i}").json()["id"] for i in range(3)]
-    body = env.client.get("/api/v1/projects").json()
-    assert {p["id"] for p in body["projects"]} == set(ids)
+def test_an_id_outside_the_contract_rule_is_400(env: Env) -> None:
+    resp = env.client.get(env.url("Upper_Case"))
+    assert not contract.is_project_id("Upper_Case")
+    assert resp.status_code == 400
+
+
+def test_a_path_traversal_id_never_reaches_the_store(env: Env) -> None:
+    assert env.client.get(env.url("..%2F..%2Fetc", "/video")).status_code in (400, 404)
+
+
+def test_the_project_id_rule_is_in_the_openapi_schema(env: Env) -> None:
+    spec = env.client.get("/openapi.json").json()
+    params = spec["paths"]["/api/v1/projects/{project_id}"]["get"]["parameters"]
+    (param,) = [p for p in params if p["name"] == "project_id"]
+    assert param["schema"]["pattern"] == contract.PROJECT_ID_PATTERN
+
+
+@pytest.fixture
+def three(env: Env) -> list[str]:
+    return [env.create(prompt=f"p{i}").json()["id"] for i in range(3)]
+
+
+def test_list_projects_shows_every_project(env: Env, three: list[str]) -> None:
+    body = env.client.get(f"{API}/projects").json()
+    assert {p["id"] for p in body["projects"]} == set(three)
     assert all(p["status"] == "created" for p in body["projects"])
-    page = env.client.get("/api/v1/projects", params={"limit": 2}).json()
+
+
+def test_list_projects_pages(env: Env, three: list[str]) -> None:
+    page = env.client.get(f"{API}/projects", params={"limit": 2}).json()
     assert len(page["projects"]) == 2 and page["next_page_token"]
-    assert env.client.get("/api/v1/projects", params={"limit": 0}).status_code == 422
 
 
-def test_full_pipeline_via_sse_then_downloads(env: Env, video_bytes: bytes) -> None:
-    pid = env.create(images=[png_bytes()]).json()["id"]
-    resp = env.client.get(f"/api/v1/projects/{pid}/video")
+def test_list_projects_limit_must_be_positive(env: Env) -> None:
+    assert env.client.get(f"{API}/projects", params={"limit": 0}).status_code == 422
+
+
+# ---------------------------------------------------------------- a run, followed over SSE
+
+
+def test_video_before_completion_is_409_naming_the_state(env: Env, pid: str) -> None:
+    resp = env.client.get(env.url(pid, "/video"))
     assert resp.status_code == 409
     assert "created" in resp.json()["detail"]
 
-    resp = env.client.post(f"/api/v1/projects/{pid}/process")
+
+def test_process_answers_202_processing(env: Env, pid: str) -> None:
+    resp = env.client.post(env.url(pid, "/process"))
     assert resp.status_code == 202
     assert resp.json()["status"] == "processing"
-    resp = env.client.post(f"/api/v1/projects/{pid}/process")
+
+
+def test_process_while_processing_is_409(env: Env, running: str) -> None:
+    resp = env.client.post(env.url(running, "/process"))
     assert resp.status_code == 409  # FAILED_PRECONDITION: already processing
 
-    with env.client.stream("GET", f"/api/v1/projects/{pid}/events") as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        events = sse_events(stream.read().decode())
-    kinds = [k for k, _ in events]
+
+def test_events_are_an_event_stream(completed: Completed) -> None:
+    assert completed.content_type.startswith("text/event-stream")
+
+
+def test_events_start_with_the_project_and_end_with_project_then_end(
+    completed: Completed,
+) -> None:
+    kinds = [k for k, _ in completed.events]
     assert kinds[0] == "project" and kinds[-2:] == ["project", "end"]
-    states = [d["status"] for k, d in events if k == "state"]
+
+
+def test_events_pass_through_every_stage_state_in_order(completed: Completed) -> None:
+    states = [d["status"] for k, d in completed.events if k == "state"]
     assert states[-4:] == [
         "concept_generated",
         "seeds_generated",
         "animations_generated",
         "completed",
     ]
+    assert states[-4:] == [stages.state_name(s.reaches) for s in stages.PIPELINE]
+
+
+def test_progress_events_name_the_stage(completed: Completed) -> None:
+    events = completed.events
     assert any(k == "progress" and d["progress"]["stage"] == "concept" for k, d in events)
-    final = events[-2][1]
-    assert final["video_url"] == f"/api/v1/projects/{pid}/video"
+
+
+def test_the_last_project_event_has_the_results(completed: Completed) -> None:
+    final = completed.events[-2][1]
+    assert final["video_url"] == f"/api/v1/projects/{completed.pid}/video"
     assert final["concept"]["tempo_bpm"] == 120.0
     assert [m["id"] for m in final["concept"]["key_moments"]] == ["km0", "km1", "km2"]
 
-    resp = env.client.get(f"/api/v1/projects/{pid}/video")
+
+def test_events_of_a_finished_project_answer_at_once(env: Env, completed: Completed) -> None:
+    events = sse_events(env.client.get(env.url(completed.pid, "/events")).text)
+    assert [k for k, _ in events] == ["project", "end"]
+    assert events[-1][1]["status"] == "completed"
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def test_video_downloads_whole(env: Env, completed: Completed, video_bytes: bytes) -> None:
+    resp = env.client.get(env.url(completed.pid, "/video"))
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "video/mp4"
     assert resp.headers["accept-ranges"] == "bytes"
     assert resp.content == video_bytes
-    size = len(video_bytes)
 
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"Range": "bytes=100-199"})
+
+@pytest.mark.parametrize(
+    ("header", "piece"),
+    [
+        ("bytes=100-199", slice(100, 200)),
+        ("bytes=-50", slice(-50, None)),
+        ("bytes=1000-", slice(1000, None)),
+    ],
+)
+def test_video_serves_byte_ranges(
+    env: Env, completed: Completed, video_bytes: bytes, header: str, piece: slice
+) -> None:
+    resp = env.client.get(env.url(completed.pid, "/video"), headers={"Range": header})
     assert resp.status_code == 206
-    assert resp.headers["content-range"] == f"bytes 100-199/{size}"
-    assert resp.content == video_bytes[100:200]
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"Range": "bytes=-50"})
-    assert resp.status_code == 206 and resp.content == video_bytes[-50:]
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"Range": "bytes=1000-"})
-    assert resp.status_code == 206 and resp.content == video_bytes[1000:]
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"Range": f"bytes={size}-"})
+    assert resp.content == video_bytes[piece]
+
+
+def test_a_range_has_its_content_range(env: Env, completed: Completed, video_bytes: bytes) -> None:
+    resp = env.client.get(env.url(completed.pid, "/video"), headers={"Range": "bytes=100-199"})
+    assert resp.headers["content-range"] == f"bytes 100-199/{len(video_bytes)}"
+
+
+def test_a_range_past_the_end_is_416(env: Env, completed: Completed, video_bytes: bytes) -> None:
+    size = len(video_bytes)
+    resp = env.client.get(env.url(completed.pid, "/video"), headers={"Range": f"bytes={size}-"})
     assert resp.status_code == 416
     assert resp.headers["content-range"] == f"bytes */{size}"
-    resp = env.client.head(f"/api/v1/projects/{pid}/video")
-    assert resp.status_code == 200 and resp.headers["content-length"] == str(size)
-    etag = resp.headers["etag"]
-    assert etag == f'"{hashlib.sha256(video_bytes).hexdigest()}"'
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers={"If-None-Match": etag})
-    assert resp.status_code == 304 and resp.content == b""
-    # If-Range: ranges only against the same content; a stale validator gets the whole file.
-    ranged = {"Range": "bytes=0-9", "If-Range": etag}
-    assert env.client.get(f"/api/v1/projects/{pid}/video", headers=ranged).status_code == 206
-    ranged["If-Range"] = '"stale"'
-    resp = env.client.get(f"/api/v1/projects/{pid}/video", headers=ranged)
-    assert resp.status_code == 200 and len(resp.content) == size
 
-    keyframes = env.client.get(f"/api/v1/projects/{pid}/keyframes").json()
+
+@pytest.fixture
+def etag(env: Env, completed: Completed) -> str:
+    return str(env.client.head(env.url(completed.pid, "/video")).headers["etag"])
+
+
+def test_head_gives_the_length_and_the_content_hash(
+    env: Env, completed: Completed, video_bytes: bytes
+) -> None:
+    resp = env.client.head(env.url(completed.pid, "/video"))
+    assert resp.status_code == 200 and resp.headers["content-length"] == str(len(video_bytes))
+    assert resp.headers["etag"] == f'"{hashlib.sha256(video_bytes).hexdigest()}"'
+
+
+def test_if_none_match_is_304(env: Env, completed: Completed, etag: str) -> None:
+    resp = env.client.get(env.url(completed.pid, "/video"), headers={"If-None-Match": etag})
+    assert resp.status_code == 304 and resp.content == b""
+
+
+def test_if_range_with_the_current_etag_serves_the_range(
+    env: Env, completed: Completed, etag: str
+) -> None:
+    ranged = {"Range": "bytes=0-9", "If-Range": etag}
+    assert env.client.get(env.url(completed.pid, "/video"), headers=ranged).status_code == 206
+
+
+def test_if_range_with_a_stale_validator_serves_the_whole_file(
+    env: Env, completed: Completed, video_bytes: bytes
+) -> None:
+    ranged = {"Range": "bytes=0-9", "If-Range": '"stale"'}
+    resp = env.client.get(env.url(completed.pid, "/video"), headers=ranged)
+    assert resp.status_code == 200 and len(resp.content) == len(video_bytes)
+
+
+def test_keyframes_are_listed_in_timeline_order(env: Env, completed: Completed) -> None:
+    keyframes = env.client.get(env.url(completed.pid, "/keyframes")).json()
     assert [k["key_moment_id"] for k in keyframes] == ["km0", "km1", "km2"]
+
+
+def test_a_keyframe_url_serves_its_png(env: Env, completed: Completed) -> None:
+    keyframes = env.client.get(env.url(completed.pid, "/keyframes")).json()
     resp = env.client.get(keyframes[1]["url"])
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(resp.content)).getpixel((5, 5)) == (40, 200, 40)
-    assert env.client.get(f"/api/v1/projects/{pid}/keyframes/7").status_code == 404
 
-    resp = env.client.get(f"/api/v1/projects/{pid}/contact-sheet")
+
+def test_a_missing_keyframe_is_404(env: Env, completed: Completed) -> None:
+    assert env.client.get(env.url(completed.pid, "/keyframes/7")).status_code == 404
+
+
+def test_the_contact_sheet_shows_every_keyframe(env: Env, completed: Completed) -> None:
+    resp = env.client.get(env.url(completed.pid, "/contact-sheet"))
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/jpeg"
     sheet = Image.open(io.BytesIO(resp.content))
     assert sheet.width > 3 * 320  # three thumbnails side by side
 
-    concept = env.client.get(f"/api/v1/projects/{pid}/concept").json()
-    assert concept["tempo_bpm"] == 120.0 and len(concept["key_moments"]) == 3
 
-    # An SSE subscription to a finished project answers at once and closes.
-    events = sse_events(env.client.get(f"/api/v1/projects/{pid}/events").text)
-    assert [k for k, _ in events] == ["project", "end"]
-    assert events[-1][1]["status"] == "completed"
+def test_the_contact_sheet_before_keyframes_is_409(env: Env, pid: str) -> None:
+    resp = env.client.get(env.url(pid, "/contact-sheet"))
+    assert resp.status_code == 409 and "no keyframes yet" in resp.json()["detail"]
+
+
+def test_the_concept_is_served_in_full(env: Env, completed: Completed) -> None:
+    concept = env.client.get(env.url(completed.pid, "/concept")).json()
+    assert concept["tempo_bpm"] == 120.0 and len(concept["key_moments"]) == 3
 
 
 def test_polling_a_running_project_is_served_from_the_followed_copy(env: Env) -> None:
     env.fake.step_s = 0.1
     pid = env.create().json()["id"]
-    env.client.post(f"/api/v1/projects/{pid}/process")
+    env.client.post(env.url(pid, "/process"))
     order = ["processing", "concept_generated", "seeds_generated", "animations_generated"]
     order.append("completed")
     seen: list[str] = []
     polls = 0
     before = env.fake.calls.count("GetProject")
     for _ in range(400):
-        body = env.client.get(f"/api/v1/projects/{pid}").json()
+        body = env.client.get(env.url(pid)).json()
         polls += 1
         if not seen or seen[-1] != body["status"]:
             seen.append(body["status"])
@@ -425,54 +664,77 @@ def test_polling_a_running_project_is_served_from_the_followed_copy(env: Env) ->
     gets = env.fake.calls.count("GetProject") - before
     # A few orchestrator reads per state change (re-read, metrics), not one per poll.
     assert gets <= 3 * len(order) < polls
-    final = env.client.get(f"/api/v1/projects/{pid}").json()
+    final = env.client.get(env.url(pid)).json()
     assert final["video_url"] and len(final["keyframes"]) == 3
 
 
-def test_failed_project_reports_stage_and_reason(env: Env) -> None:
+@pytest.fixture
+def failed(env: Env) -> str:
     pid = env.create(prompt="please fail").json()["id"]
-    env.client.post(f"/api/v1/projects/{pid}/process")
-    events = sse_events(env.client.get(f"/api/v1/projects/{pid}/events").text)
+    env.client.post(env.url(pid, "/process"))
+    events = sse_events(env.client.get(env.url(pid, "/events")).text)
     assert events[-1] == ("end", {"status": "failed"})
-    body = env.client.get(f"/api/v1/projects/{pid}").json()
+    return str(pid)
+
+
+def test_a_failed_project_reports_the_stage_and_the_reason(env: Env, failed: str) -> None:
+    body = env.client.get(env.url(failed)).json()
     assert body["status"] == "failed"
     assert (body["failed_stage"], body["error"]) == ("seeder", "the seeder failed on purpose")
-    assert env.client.get(f"/api/v1/projects/{pid}/video").status_code == 409
 
 
-def test_cancel_delete_regenerate_preview(env: Env) -> None:
-    env.fake.step_s = 0.5
-    pid = env.create().json()["id"]
-    assert env.client.post(f"/api/v1/projects/{pid}/cancel").status_code == 409  # not running
-    env.client.post(f"/api/v1/projects/{pid}/process")
-    resp = env.client.post(f"/api/v1/projects/{pid}/cancel")
+def test_the_video_of_a_failed_project_is_409(env: Env, failed: str) -> None:
+    assert env.client.get(env.url(failed, "/video")).status_code == 409
+
+
+# ---------------------------------------------------------------- cancel / preview / regenerate
+
+
+def test_cancel_of_a_project_not_running_is_409(env: Env, pid: str) -> None:
+    assert env.client.post(env.url(pid, "/cancel")).status_code == 409
+
+
+def test_cancel_stops_a_running_project(env: Env, running: str) -> None:
+    resp = env.client.post(env.url(running, "/cancel"))
     assert resp.status_code == 202 and resp.json()["status"] == "cancelled"
 
-    resp = env.client.post(f"/api/v1/projects/{pid}/preview")
-    assert resp.status_code == 202
-    resp = env.client.get(f"/api/v1/projects/{pid}/preview")
+
+def test_preview_is_accepted_and_then_downloads(env: Env, cancelled: str) -> None:
+    assert env.client.post(env.url(cancelled, "/preview")).status_code == 202
+    resp = env.client.get(env.url(cancelled, "/preview"))
     assert resp.status_code == 200 and resp.headers["content-type"] == "video/mp4"
 
-    # Regenerating needs a completed project (FAILED_PRECONDITION -> 409) and a real segment.
-    resp = env.client.post(f"/api/v1/projects/{pid}/segments/0/regenerate", json={"prompt": "x"})
-    assert resp.status_code == 409
-    env.fake.projects[pid].state = 6  # completed
-    env.fake.projects[pid].segments.add(index=0, start_frame=0, end_frame=10)
+
+def test_regenerate_needs_a_completed_project(env: Env, cancelled: str) -> None:
+    resp = env.client.post(env.url(cancelled, "/segments/0/regenerate"), json={"prompt": "x"})
+    assert resp.status_code == 409  # FAILED_PRECONDITION
+
+
+def test_regenerate_passes_the_segment_and_prompt_on(env: Env, regenerable: str) -> None:
     resp = env.client.post(
-        f"/api/v1/projects/{pid}/segments/0/regenerate", json={"prompt": "a red door", "seed": 7}
+        env.url(regenerable, "/segments/0/regenerate"), json={"prompt": "a red door", "seed": 7}
     )
     assert resp.status_code == 202
     assert "RegenerateSegment:0:a red door" in env.fake.calls
-    resp = env.client.post(f"/api/v1/projects/{pid}/segments/3/regenerate")
+
+
+def test_regenerate_a_segment_that_does_not_exist_is_400(env: Env, regenerable: str) -> None:
+    resp = env.client.post(env.url(regenerable, "/segments/3/regenerate"))
     assert resp.status_code == 400 and "segment 3 does not exist" in resp.json()["detail"]
-    resp = env.client.post(f"/api/v1/projects/{pid}/segments/0/regenerate", json={"seed": -2})
+
+
+def test_regenerate_with_a_negative_seed_is_422(env: Env, regenerable: str) -> None:
+    resp = env.client.post(env.url(regenerable, "/segments/0/regenerate"), json={"seed": -2})
     assert resp.status_code == 422
 
+
+def test_delete_removes_the_project_and_its_files(env: Env, cancelled: str) -> None:
+    env.client.post(env.url(cancelled, "/preview"))  # something under outputs/ too
     assert any(env.uploads())
-    assert env.client.delete(f"/api/v1/projects/{pid}").status_code == 204
-    assert env.client.get(f"/api/v1/projects/{pid}").status_code == 404
+    assert env.client.delete(env.url(cancelled)).status_code == 204
+    assert env.client.get(env.url(cancelled)).status_code == 404
     assert env.uploads() == []
-    assert not (env.store.root / "outputs" / pid).exists()
+    assert not (env.store.root / "outputs" / cancelled).exists()
 
 
 def test_state_names_are_the_seeds(env: Env) -> None:
@@ -493,7 +755,27 @@ def test_state_names_are_the_seeds(env: Env) -> None:
     ]
 
 
-# ---------------------------------------------------------------- service endpoints
+# ---------------------------------------------------------------- the pipeline table
+
+
+def test_the_pipeline_endpoint_serves_the_stage_table(env: Env) -> None:
+    resp = env.client.get(f"{API}/pipeline")
+    assert resp.status_code == 200
+    assert resp.json() == stages.table_json()
+
+
+def test_the_pipeline_lists_the_stages_in_order_with_the_states_they_reach(env: Env) -> None:
+    table = env.client.get(f"{API}/pipeline").json()
+    assert [(s["name"], s["reaches"]) for s in table["stages"]] == [
+        ("concept", "concept_generated"),
+        ("seeder", "seeds_generated"),
+        ("animator", "animations_generated"),
+        ("compose", "completed"),
+    ]
+    assert set(table["terminal_states"]) == {"completed", "failed", "cancelled"}
+
+
+# ---------------------------------------------------------------- orchestrator trouble
 
 
 def test_lost_create_answer_still_returns_the_created_project(
@@ -515,7 +797,7 @@ def test_create_with_the_orchestrator_down_is_503_and_leaves_nothing(tmp_path: P
     gw = GatewaySettings(rpc_timeout_s=1.0, health_check_stages=False)
     with TestClient(create_app(settings, gw, store)) as client:
         resp = client.post(
-            "/api/v1/projects",
+            f"{API}/projects",
             data={"prompt": "p"},
             files={"audio": ("s.wav", wav_bytes(), "audio/wav")},
         )
@@ -524,23 +806,35 @@ def test_create_with_the_orchestrator_down_is_503_and_leaves_nothing(tmp_path: P
     assert not any(p.is_file() for p in store.root.rglob("*"))
 
 
-def test_health_reflects_the_orchestrator(env: Env, tmp_path: Path) -> None:
+@pytest.fixture
+def down(tmp_path: Path) -> Iterator[TestClient]:
+    """A gateway whose orchestrator is not there."""
+    settings = Settings(data_dir=tmp_path / "x", orchestrator_addr="127.0.0.1:9")
+    gw = GatewaySettings(health_check_stages=False, health_timeout_s=0.3, rpc_timeout_s=1.0)
+    with TestClient(create_app(settings, gw)) as client:
+        yield client
+
+
+def test_health_is_ok_with_the_orchestrator_serving(env: Env) -> None:
     body = env.client.get("/health").json()
     assert body["status"] == "ok"
     assert body["services"]["orchestrator"]["status"] == "SERVING"
 
-    settings = Settings(data_dir=tmp_path / "x", orchestrator_addr="127.0.0.1:9")
-    gw = GatewaySettings(health_check_stages=False, health_timeout_s=0.3)
-    with TestClient(create_app(settings, gw)) as client:
-        resp = client.get("/health")
-        assert resp.status_code == 503
-        assert resp.json()["status"] == "unavailable"
-        assert client.get("/livez").status_code == 200
-        # gRPC UNAVAILABLE maps to 503 with a message.
-        gw.rpc_timeout_s = 1.0
-        resp = client.get("/api/v1/projects")
-        assert resp.status_code in (503, 504)
-        assert "orchestrator" in resp.json()["detail"]
+
+def test_health_is_503_without_the_orchestrator(down: TestClient) -> None:
+    resp = down.get("/health")
+    assert resp.status_code == 503
+    assert resp.json()["status"] == "unavailable"
+
+
+def test_livez_answers_without_the_orchestrator(down: TestClient) -> None:
+    assert down.get("/livez").status_code == 200
+
+
+def test_an_unavailable_orchestrator_is_503_with_a_message(down: TestClient) -> None:
+    resp = down.get(f"{API}/projects")
+    assert resp.status_code in (503, 504)
+    assert "orchestrator" in resp.json()["detail"]
 
 
 def test_health_is_degraded_when_a_stage_service_is_down(
@@ -560,76 +854,149 @@ def test_health_is_degraded_when_a_stage_service_is_down(
         assert {"animator-0", "animator-1"} <= set(body["services"])
 
 
-def test_metrics_openapi_and_page(env: Env) -> None:
-    pid = env.create().json()["id"]
-    env.client.get(f"/api/v1/projects/{pid}")
-    text = env.client.get("/metrics").text
+# ---------------------------------------------------------------- metrics, schema, page
+
+
+@pytest.fixture
+def metrics_text(env: Env, pid: str) -> str:
+    env.client.get(env.url(pid))
+    return str(env.client.get("/metrics").text)
+
+
+def test_metrics_count_requests_by_route_template(metrics_text: str) -> None:
     assert (
         'lumiere_gateway_requests_total{method="GET",route="/api/v1/projects/{project_id}",'
-        'status="200"} 1.0' in text
+        'status="200"} 1.0' in metrics_text
     )
-    assert 'lumiere_projects{state="created"} 1.0' in text
-    assert "lumiere_queue_depth 0.0" in text
-    assert "lumiere_gateway_upload_bytes_total" in text
 
+
+def test_metrics_count_projects_by_state(metrics_text: str) -> None:
+    assert 'lumiere_projects{state="created"} 1.0' in metrics_text
+    assert "lumiere_queue_depth 0.0" in metrics_text
+
+
+def test_metrics_count_upload_bytes(metrics_text: str) -> None:
+    assert "lumiere_gateway_upload_bytes_total" in metrics_text
+
+
+def test_openapi_documents_the_events_and_the_multipart_create(env: Env) -> None:
     spec = env.client.get("/openapi.json").json()
     assert "/api/v1/projects/{project_id}/events" in spec["paths"]
     create = spec["paths"]["/api/v1/projects"]["post"]
     assert "multipart/form-data" in create["requestBody"]["content"]
+
+
+def test_docs_and_page_are_served(env: Env) -> None:
     assert env.client.get("/docs").status_code == 200
     page = env.client.get("/")
     assert page.status_code == 200 and "<title>Lumiere" in page.text
 
 
-def test_api_keys_isolate_projects(tmp_path: Path, video_bytes: bytes) -> None:
+# ---------------------------------------------------------------- keys, rate limits, CORS
+
+
+@pytest.fixture
+def keyed(tmp_path: Path, video_bytes: bytes) -> Iterator[Env]:
     gw = GatewaySettings(api_keys="alpha-key,beta-key", health_check_stages=False)
-    for env in make_env(tmp_path, video_bytes, gw):
-        c = env.client
-        resp = env.create()
-        assert resp.status_code == 401 and "API key" in resp.json()["detail"]
-        assert c.get("/api/v1/projects", headers={"X-API-Key": "nope"}).status_code == 401
-        assert c.get("/health").status_code == 200  # service endpoints stay open
-
-        c.headers["X-API-Key"] = "alpha-key"
-        pid = env.create().json()["id"]
-        assert c.get(f"/api/v1/projects/{pid}").status_code == 200
-        del c.headers["X-API-Key"]
-        assert c.get(f"/api/v1/projects/{pid}", params={"api_key": "alpha-key"}).status_code == 200
-
-        c.headers["Authorization"] = "Bearer beta-key"
-        assert c.get(f"/api/v1/projects/{pid}").status_code == 404
-        assert c.post(f"/api/v1/projects/{pid}/process").status_code == 404
-        assert c.get("/api/v1/projects").json()["projects"] == []
-        own = env.create().json()["id"]
-        assert [p["id"] for p in c.get("/api/v1/projects").json()["projects"]] == [own]
+    yield from make_env(tmp_path, video_bytes, gw)
 
 
-def test_rate_limit_per_key(tmp_path: Path, video_bytes: bytes) -> None:
+@pytest.fixture
+def alphas(keyed: Env) -> str:
+    """A project created with alpha-key (the client sends no key afterwards)."""
+    keyed.client.headers["X-API-Key"] = "alpha-key"
+    pid = keyed.create().json()["id"]
+    del keyed.client.headers["X-API-Key"]
+    return str(pid)
+
+
+def test_without_a_key_create_is_401(keyed: Env) -> None:
+    resp = keyed.create()
+    assert resp.status_code == 401 and "API key" in resp.json()["detail"]
+
+
+def test_an_unknown_key_is_401(keyed: Env) -> None:
+    assert keyed.client.get(f"{API}/projects", headers={"X-API-Key": "nope"}).status_code == 401
+
+
+def test_service_endpoints_need_no_key(keyed: Env) -> None:
+    assert keyed.client.get("/health").status_code == 200
+    assert keyed.client.get(f"{API}/pipeline").status_code == 200
+
+
+def test_the_owner_sees_its_project_by_header(keyed: Env, alphas: str) -> None:
+    resp = keyed.client.get(keyed.url(alphas), headers={"X-API-Key": "alpha-key"})
+    assert resp.status_code == 200
+
+
+def test_the_owner_sees_its_project_by_query_parameter(keyed: Env, alphas: str) -> None:
+    resp = keyed.client.get(keyed.url(alphas), params={"api_key": "alpha-key"})
+    assert resp.status_code == 200
+
+
+def test_another_key_sees_the_project_as_missing(keyed: Env, alphas: str) -> None:
+    keyed.client.headers["Authorization"] = "Bearer beta-key"
+    assert keyed.client.get(keyed.url(alphas)).status_code == 404
+    assert keyed.client.post(keyed.url(alphas, "/process")).status_code == 404
+
+
+def test_a_key_lists_only_its_own_projects(keyed: Env, alphas: str) -> None:
+    keyed.client.headers["Authorization"] = "Bearer beta-key"
+    assert keyed.client.get(f"{API}/projects").json()["projects"] == []
+    own = keyed.create().json()["id"]
+    assert [p["id"] for p in keyed.client.get(f"{API}/projects").json()["projects"]] == [own]
+
+
+@pytest.fixture
+def limited(tmp_path: Path, video_bytes: bytes) -> Iterator[Env]:
     gw = GatewaySettings(rate_limit_per_minute=6, rate_limit_burst=3, health_check_stages=False)
-    for env in make_env(tmp_path, video_bytes, gw):
-        codes = [env.client.get("/api/v1/projects").status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        resp = env.client.get("/api/v1/projects")
-        assert resp.status_code == 429
-        assert int(resp.headers["retry-after"]) >= 1
-        assert "rate limit" in resp.json()["detail"]
-        assert env.client.get("/health").status_code == 200  # not rate limited
+    yield from make_env(tmp_path, video_bytes, gw)
 
 
-def test_cors_is_configurable(tmp_path: Path, video_bytes: bytes) -> None:
+def test_the_rate_limit_allows_the_burst_then_429(limited: Env) -> None:
+    codes = [limited.client.get(f"{API}/projects").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_a_rate_limited_answer_says_when_to_retry(limited: Env) -> None:
+    for _ in range(3):
+        limited.client.get(f"{API}/projects")
+    resp = limited.client.get(f"{API}/projects")
+    assert resp.status_code == 429
+    assert int(resp.headers["retry-after"]) >= 1
+    assert "rate limit" in resp.json()["detail"]
+
+
+def test_health_is_not_rate_limited(limited: Env) -> None:
+    for _ in range(4):
+        limited.client.get(f"{API}/projects")
+    assert limited.client.get("/health").status_code == 200
+
+
+@pytest.fixture
+def cors(tmp_path: Path, video_bytes: bytes) -> Iterator[Env]:
     gw = GatewaySettings(cors_origins="https://app.example", health_check_stages=False)
-    for env in make_env(tmp_path, video_bytes, gw):
-        ok = env.client.get("/api/v1/projects", headers={"Origin": "https://app.example"})
-        assert ok.headers["access-control-allow-origin"] == "https://app.example"
-        other = env.client.get("/api/v1/projects", headers={"Origin": "https://evil.example"})
-        assert "access-control-allow-origin" not in other.headers
-        preflight = env.client.options(
-            "/api/v1/projects",
-            headers={
-                "Origin": "https://app.example",
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "X-API-Key",
-            },
-        )
-        assert preflight.status_code == 200
-        assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    yield from make_env(tmp_path, video_bytes, gw)
+
+
+def test_cors_allows_the_configured_origin(cors: Env) -> None:
+    ok = cors.client.get(f"{API}/projects", headers={"Origin": "https://app.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_cors_ignores_other_origins(cors: Env) -> None:
+    other = cors.client.get(f"{API}/projects", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_cors_preflight_allows_the_api_key_header(cors: Env) -> None:
+    preflight = cors.client.options(
+        f"{API}/projects",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "X-API-Key",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "x-api-key" in preflight.headers["access-control-allow-headers"].lower()
