@@ -26,6 +26,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from services.common import stages
 from tests.support.live_gateway import live_gateway_with_fake
 
 pytestmark = pytest.mark.integration
@@ -180,6 +181,11 @@ def test_page_uploads_shows_progress_and_plays_the_video(
         )
         # An empty list first.
         browser.wait_for("!document.getElementById('no-projects').hidden")
+        # The stage list comes from the server's pipeline table.
+        labels = browser.js(
+            "[...document.querySelectorAll('#stages li')].map(li => li.textContent)"
+        )
+        assert labels == [spec.label for spec in stages.PIPELINE]
 
         browser.set_files("#audio", [song])
         browser.set_files("#images", [face])
@@ -271,6 +277,19 @@ def test_page_is_self_contained(live_gateway: tuple[str, Any]) -> None:
     html = httpx.get(base + "/").text
     for element_id in ("audio", "prompt", "images", "player", "projects"):
         assert f'id="{element_id}"' in html
+
+
+def test_page_does_not_restate_the_pipeline(live_gateway: tuple[str, Any]) -> None:
+    """The page reads stages and states from /api/v1/pipeline instead of listing them."""
+    import httpx
+
+    base, _ = live_gateway
+    page = httpx.get(base + "/static/app.js").text + httpx.get(base + "/").text
+    assert "/pipeline" in page
+    for spec in stages.PIPELINE:
+        for word in (stages.state_name(spec.reaches), spec.name):
+            assert f'"{word}"' not in page and f"'{word}'" not in page, word
+        assert spec.label not in page, spec.label
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
