@@ -12,7 +12,6 @@ from lumiere.v1 import animator_pb2, animator_pb2_grpc
 from services.animator.compose import compose_video
 from services.animator.runtime import tune_process
 from services.animator.segment import render_segment
-from services.common.grpc_server import grpc_errors
 from services.common.progress import Finished, run_with_progress
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
@@ -27,7 +26,6 @@ class AnimatorServicer(animator_pb2_grpc.AnimatorServiceServicer):
         self._slots = asyncio.Semaphore(max(1, settings.animator_workers))
         tune_process()
 
-    @grpc_errors
     async def RenderSegment(  # noqa: N802 - gRPC method name
         self, request: animator_pb2.RenderSegmentRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[animator_pb2.RenderSegmentEvent]:
@@ -39,7 +37,6 @@ class AnimatorServicer(animator_pb2_grpc.AnimatorServiceServicer):
                 else:
                     yield animator_pb2.RenderSegmentEvent(progress=item)
 
-    @grpc_errors
     async def ComposeVideo(  # noqa: N802
         self, request: animator_pb2.ComposeVideoRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[animator_pb2.ComposeVideoEvent]:

@@ -1,26 +1,25 @@
 """The one way every Lumiere service runs its gRPC server.
 
 grpc.aio server with the standard health service (grpc.health.v1), reflection, larger message
-limits, and graceful shutdown on SIGTERM/SIGINT (health flips to NOT_SERVING first so load
-balancers stop sending work, then in-flight calls get a grace period).
+limits, the interceptors of `grpc_interceptors` (error mapping, one log line and metrics per call:
+servicers only raise), and graceful shutdown on SIGTERM/SIGINT (health flips to NOT_SERVING
+first so load balancers stop sending work, then in-flight calls get a grace period).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import LumiereError
+from services.common.grpc_interceptors import server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -31,47 +30,6 @@ SERVER_OPTIONS = [
     ("grpc.so_reuseport", 0),
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def grpc_errors(method: F) -> F:
-    """Map expected failures (LumiereError) to their gRPC status with the person-readable message.
-
-    Works for unary methods (coroutines) and server-streaming methods (async generators).
-    Unexpected exceptions are logged and reported as INTERNAL.
-    """
-
-    if inspect.isasyncgenfunction(method):
-
-        @functools.wraps(method)
-        async def stream_wrapper(self: Any, request: Any, context: Any) -> AsyncIterator[Any]:
-            try:
-                async for item in method(self, request, context):
-                    yield item
-            except LumiereError as exc:
-                await context.abort(exc.code, str(exc))
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                raise
-            except Exception as exc:  # noqa: BLE001 - last line of defence for a servicer
-                log.exception("%s failed", method.__qualname__)
-                await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-
-        return stream_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(method)
-    async def unary_wrapper(self: Any, request: Any, context: Any) -> Any:
-        try:
-            return await method(self, request, context)
-        except LumiereError as exc:
-            await context.abort(exc.code, str(exc))
-        except (asyncio.CancelledError, grpc.aio.AbortError):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            log.exception("%s failed", method.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-
-    return unary_wrapper  # type: ignore[return-value]
-
 
 async def start_server(
     address: str,
@@ -79,7 +37,7 @@ async def start_server(
     service_names: Sequence[str],
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """Build and start a server; returns it, its health servicer and the bound port."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=server_interceptors())
     register(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -10,7 +10,6 @@ from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, concept_pb2_grpc
 
 from services.common.errors import InvalidInput
-from services.common.grpc_server import grpc_errors
 from services.common.progress import Finished, Report, run_with_progress
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
@@ -74,7 +73,6 @@ class ConceptServicer(concept_pb2_grpc.ConceptServiceServicer):
         self._settings = settings
         self._store = store
 
-    @grpc_errors
     async def AnalyzeAudio(  # noqa: N802 - gRPC method name
         self, request: concept_pb2.AnalyzeAudioRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[concept_pb2.AnalyzeAudioEvent]:

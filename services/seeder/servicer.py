@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import grpc
 from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
 
-from services.common.grpc_server import grpc_errors
 from services.common.progress import Finished, run_with_progress
 from services.common.storage import ArtifactStore
 from services.seeder.backends import ImageBackend, make_backend
@@ -23,7 +22,6 @@ class SeederServicer(seeder_pb2_grpc.SeederServiceServicer):
         self.cfg = cfg
         self.backend = backend or make_backend(cfg)
 
-    @grpc_errors
     async def GenerateKeyframes(  # noqa: N802 - gRPC method name
         self, request: seeder_pb2.GenerateKeyframesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[seeder_pb2.GenerateKeyframesEvent]:
