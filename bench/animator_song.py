@@ -28,13 +28,13 @@ import numpy as np
 from lumiere.v1 import animator_pb2, animator_pb2_grpc, common_pb2, concept_pb2
 
 from services.animator import transitions as tr
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.server import add_to_server
 from services.animator.sync_metric import analyze, match_events
 from services.common.grpc_server import start_server
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.devstack.synth import SR, SectionSpec, SongSpec, synth_song, write_audio
+from tests.support.animator_inputs import concept_from_truth, plan_requests, store_keyframes
 
 RESULTS_DIR = Path(__file__).parent / "results"
 

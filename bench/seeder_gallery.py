@@ -9,7 +9,8 @@ import argparse
 import time
 from pathlib import Path
 
-from services.seeder.images import contact_sheet, encode_png
+from services.common.images import encode_png
+from services.seeder.images import contact_sheet
 from services.seeder.scene import SceneSpec, render_scene
 
 # (prompt, role, intensity): a spread of scenes, moods and moments.

@@ -36,11 +36,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from lumiere.v1 import concept_pb2, seeder_pb2  # noqa: E402
 
+from services.common.images import encode_png  # noqa: E402
 from services.common.storage import LocalStore  # noqa: E402
 from services.concept.analysis import MOMENT_ROLE  # noqa: E402
 from services.seeder.backends import make_backend  # noqa: E402
 from services.seeder.config import SeederSettings  # noqa: E402
-from services.seeder.images import encode_png  # noqa: E402
 from services.seeder.keyframes import generate_keyframes  # noqa: E402
 from services.seeder.scene import SceneSpec, render_scene  # noqa: E402
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 import grpc
 from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, concept_pb2_grpc
 
+from services.common.contract import MAX_KEY_MOMENTS, check_project_id, concept_key
 from services.common.errors import InvalidInput
 from services.common.progress import Finished, Report, run_with_progress
 from services.common.settings import Settings
@@ -17,24 +17,16 @@ from services.concept.analysis import STEPS, analyse
 from services.concept.audio_decode import load_mono
 from services.concept.frontend import SR
 
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def concept_key(project_id: str) -> str:
-    return f"outputs/{project_id}/concept.json"
-
 
 def validate_request(request: concept_pb2.AnalyzeAudioRequest) -> None:
-    if not request.project_id:
-        raise InvalidInput("project_id is required")
-    if not _PROJECT_ID.match(request.project_id) or ".." in request.project_id:
-        raise InvalidInput(
-            f"project_id {request.project_id!r} is invalid (letters, digits, '_', '-', '.')"
-        )
+    check_project_id(request.project_id)
     if not request.audio.key:
         raise InvalidInput("audio.key is required (the uploaded audio artifact)")
-    if request.key_moment_count < 0 or request.key_moment_count > 200:
-        raise InvalidInput("key_moment_count must be between 0 (automatic) and 200")
+    if not 0 <= request.key_moment_count <= MAX_KEY_MOMENTS:
+        raise InvalidInput(
+            f"key_moment_count must be between 0 (automatic) and {MAX_KEY_MOMENTS}, "
+            f"got {request.key_moment_count}"
+        )
 
 
 def run_analysis(

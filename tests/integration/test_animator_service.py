@@ -11,13 +11,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc, common_pb2
 
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.server import add_to_server
 from services.animator.sync_metric import analyze
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
 from tests.conftest import running_service
+from tests.support.animator_inputs import concept_from_truth, plan_requests, store_keyframes
 
 pytestmark = pytest.mark.integration
 

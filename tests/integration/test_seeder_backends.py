@@ -22,13 +22,13 @@ import pytest
 from lumiere.v1 import concept_pb2, seeder_pb2, seeder_pb2_grpc
 from PIL import Image, ImageDraw
 
+from services.common.images import decode_image
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.seeder.backends import BackendFailed, BackendUnavailable, ImageRequest, make_backend
 from services.seeder.backends.automatic1111 import Automatic1111Backend
 from services.seeder.backends.openai_images import OpenAIImagesBackend, pick_size
 from services.seeder.config import SeederSettings
-from services.seeder.images import decode_png
 from services.seeder.servicer import SeederServicer
 from tests.conftest import running_service
 
@@ -252,12 +252,12 @@ async def test_service_uses_openai_backend_and_composites_characters(
     result = events[-1].result
     for kf in result.keyframes:
         assert kf.backend == "openai" and not kf.layers
-        img = decode_png(store.get_bytes(kf.image.key))
+        img = decode_image(store.get_bytes(kf.image.key))
         assert img.shape == (360, 640, 3)
         # The yellow character is composited over the green generated picture.
         yellow = (img[..., 0] > 150) & (img[..., 1] > 120) & (img[..., 2] < 100)
         assert yellow.mean() > 0.01
-    assert np.asarray(decode_png(store.get_bytes(result.contact_sheet.key))).size > 0
+    assert np.asarray(decode_image(store.get_bytes(result.contact_sheet.key))).size > 0
 
 
 async def test_service_maps_backend_refusal_to_failed_precondition(

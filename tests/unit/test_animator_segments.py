@@ -11,13 +11,13 @@ import pytest
 from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
 
 from services.animator.compose import compose_video
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.render import SegmentRenderer
 from services.animator.segment import build_plan, render_segment
 from services.animator.sync_metric import frame_changes, join_ratios
 from services.common.errors import InvalidInput, NotFound
 from services.common.storage import LocalStore
 from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
+from tests.support.animator_inputs import concept_from_truth, plan_requests, store_keyframes
 
 FPS = 12
 VIDEO = common_pb2.VideoSettings(width=192, height=108, fps=FPS, quality=common_pb2.QUALITY_PREVIEW)

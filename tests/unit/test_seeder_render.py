@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from services.seeder.images import encode_png
+from services.common.images import encode_png
 from services.seeder.palette import build_palette
 from services.seeder.scene import SceneSpec, render_scene
 from services.seeder.vocabulary import FAMILIES, VOCABULARY, interpret

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import httpx
 
+from services.common.images import cover_fit
 from services.seeder.backends.base import GeneratedImage, ImageRequest
 from services.seeder.backends.http import BackendFailed, b64_png, decode_b64_image, post_json
 from services.seeder.config import SeederSettings
-from services.seeder.images import dominant_palette, fit_cover
+from services.seeder.images import dominant_palette
 
 # Stable Diffusion works in multiples of 8 and is slow and odd far above its training size.
 MAX_GEN_SIDE = 1024
@@ -75,7 +76,7 @@ class Automatic1111Backend:
         images = body.get("images")
         if not isinstance(images, list) or not images or not isinstance(images[0], str):
             raise BackendFailed(f"automatic1111 backend at {url} returned no images")
-        rgb = fit_cover(decode_b64_image(images[0], self.name), request.width, request.height)
+        rgb = cover_fit(decode_b64_image(images[0], self.name), request.width, request.height)
         return GeneratedImage(
             image=rgb,
             palette=dominant_palette(rgb),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import httpx
 
+from services.common.images import cover_fit
 from services.seeder.backends.base import GeneratedImage, ImageRequest
 from services.seeder.backends.http import (
     BackendFailed,
@@ -19,7 +20,7 @@ from services.seeder.backends.http import (
     post_json,
 )
 from services.seeder.config import SeederSettings
-from services.seeder.images import dominant_palette, fit_cover
+from services.seeder.images import dominant_palette
 
 # Sizes each model family accepts, as (width, height).
 SIZES = {
@@ -84,7 +85,7 @@ class OpenAIImagesBackend:
             rgb = self._download(item["url"])
         else:
             raise BackendFailed(f"openai backend at {url} returned neither b64_json nor url")
-        rgb = fit_cover(rgb, request.width, request.height)
+        rgb = cover_fit(rgb, request.width, request.height)
         return GeneratedImage(
             image=rgb,
             palette=dominant_palette(rgb),
