@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc
 
@@ -24,9 +26,5 @@ def add_to_server(server: grpc.aio.Server, settings: Settings, store: ArtifactSt
 async def main() -> None:
     settings = get_settings()
     setup_logging("animator", settings.log_level)
-    store = open_store(settings)
-
-    def register(server: grpc.aio.Server) -> None:
-        add_to_server(server, settings, store)
-
-    await serve("animator", f"{settings.host}:{settings.animator_port}", register, [SERVICE_NAME])
+    register = partial(add_to_server, settings=settings, store=open_store(settings))
+    await serve("animator", f"{settings.host}:{settings.animator_port}", register)

@@ -31,14 +31,21 @@ SERVER_OPTIONS = [
 ]
 
 
+# Adds servicers to the server; may return the full names of the services it added.
+Register = Callable[[grpc.aio.Server], Sequence[str] | None]
+
+
 async def start_server(
     address: str,
-    register: Callable[[grpc.aio.Server], object],
-    service_names: Sequence[str],
+    register: Register,
+    service_names: Sequence[str] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
-    """Build and start a server; returns it, its health servicer and the bound port."""
+    """Build and start a server; returns it, its health servicer and the bound port.
+
+    The services reported healthy are `service_names` plus the names `register` returns.
+    """
     server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=server_interceptors())
-    register(server)
+    service_names = [*service_names, *(register(server) or ())]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -56,8 +63,8 @@ async def start_server(
 async def serve(
     name: str,
     address: str,
-    register: Callable[[grpc.aio.Server], object],
-    service_names: Sequence[str],
+    register: Register,
+    service_names: Sequence[str] = (),
     grace_seconds: float = 10.0,
     on_started: Callable[[], Any] | None = None,
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 
 import grpc
 import numpy as np
@@ -43,9 +44,5 @@ async def main() -> None:
     store = open_store(settings)
     seconds = await asyncio.to_thread(warm_up)
     log.info("analysis warmed up in %.1f s", seconds)
-    names: list[str] = []
-
-    def register(server: grpc.aio.Server) -> None:
-        names.extend(add_to_server(server, settings, store))
-
-    await serve("concept", f"{settings.host}:{settings.concept_port}", register, names)
+    register = partial(add_to_server, settings=settings, store=store)
+    await serve("concept", f"{settings.host}:{settings.concept_port}", register)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 import grpc
 from google.protobuf import json_format
-from lumiere.v1 import common_pb2, concept_pb2, concept_pb2_grpc
+from lumiere.v1 import concept_pb2, concept_pb2_grpc
 
 from services.common.contract import MAX_KEY_MOMENTS, check_project_id, concept_key
 from services.common.errors import InvalidInput
-from services.common.progress import Finished, Report, run_with_progress
+from services.common.progress import Report, stage_events
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
 from services.concept.analysis import STEPS, analyse
@@ -34,7 +35,7 @@ def run_analysis(
     settings: Settings,
     store: ArtifactStore,
     report: Report,
-) -> tuple[concept_pb2.Concept, common_pb2.ArtifactRef]:
+) -> concept_pb2.AnalyzeAudioResult:
     """Blocking: decode, analyse, store concept.json. Runs in a worker thread."""
     total = len(STEPS) + 2
     report(0, total, "decoding audio")
@@ -57,7 +58,7 @@ def run_analysis(
     data = json_format.MessageToJson(concept).encode()
     ref = store.put_bytes(concept_key(request.project_id), data, "application/json")
     report(total, total, "concept ready")
-    return concept, ref
+    return concept_pb2.AnalyzeAudioResult(concept=concept, concept_json=ref)
 
 
 class ConceptServicer(concept_pb2_grpc.ConceptServiceServicer):
@@ -69,15 +70,6 @@ class ConceptServicer(concept_pb2_grpc.ConceptServiceServicer):
         self, request: concept_pb2.AnalyzeAudioRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[concept_pb2.AnalyzeAudioEvent]:
         validate_request(request)
-
-        def work(report: Report) -> tuple[concept_pb2.Concept, common_pb2.ArtifactRef]:
-            return run_analysis(request, self._settings, self._store, report)
-
-        async for event in run_with_progress("concept", work):
-            if isinstance(event, Finished):
-                concept, ref = event.value
-                yield concept_pb2.AnalyzeAudioEvent(
-                    result=concept_pb2.AnalyzeAudioResult(concept=concept, concept_json=ref)
-                )
-            else:
-                yield concept_pb2.AnalyzeAudioEvent(progress=event)
+        work = partial(run_analysis, request, self._settings, self._store)
+        async for event in stage_events("concept", work, concept_pb2.AnalyzeAudioEvent):
+            yield event

@@ -175,3 +175,16 @@ def plan_requests(
             req.to_keyframe.CopyFrom(keyframes[i + 1])
         reqs.append(req)
     return reqs, total
+
+
+def compose_request(
+    project: str,
+    segments: list[animator_pb2.Segment],
+    audio: common_pb2.ArtifactRef,
+    video: common_pb2.VideoSettings,
+    total: int,
+) -> animator_pb2.ComposeVideoRequest:
+    """The orchestrator's last call: join the rendered segments and mux the song."""
+    return animator_pb2.ComposeVideoRequest(
+        project_id=project, segments=segments, audio=audio, video=video, total_frames=total
+    )

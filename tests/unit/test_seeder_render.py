@@ -8,12 +8,9 @@ import pytest
 
 from services.common.images import encode_png
 from services.seeder.palette import build_palette
-from services.seeder.scene import SceneSpec, render_scene
+from services.seeder.scene import render_scene
 from services.seeder.vocabulary import FAMILIES, VOCABULARY, interpret
-
-
-def spec(prompt: str, w: int = 320, h: int = 180, seed: int = 1, **kw: object) -> SceneSpec:
-    return SceneSpec(prompt=prompt, width=w, height=h, seed=seed, video_prompt=prompt, **kw)  # type: ignore[arg-type]
+from tests.support.pictures import scene as spec
 
 
 def hue_hist(img: np.ndarray) -> np.ndarray:
