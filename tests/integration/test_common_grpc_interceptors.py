@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import pytest
@@ -86,6 +86,14 @@ def handled(method: str, code: str) -> float:
     return HANDLED.labels(f"/{SERVICE}/{method}", code)._value.get()
 
 
+async def eventually(check: Callable[[], bool]) -> None:
+    """The server logs and counts a call after its status went out: wait for it a little."""
+    for _ in range(100):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+
+
 async def test_lumiere_error_becomes_its_status_with_the_message(channel: grpc.aio.Channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await unary(channel, "Invalid")(b"")
@@ -134,7 +142,12 @@ async def test_each_call_logs_one_line_with_method_status_and_duration(
     assert await unary(channel, "Echo")(b"hi") == b"hi"
     with pytest.raises(grpc.aio.AioRpcError):
         await unary(channel, "Invalid")(b"")
-    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER and not r.exc_info]
+
+    def call_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == LOGGER and not r.exc_info]
+
+    await eventually(lambda: len(call_lines()) >= 2)
+    lines = call_lines()
     assert [line.rsplit(" ", 2)[0] for line in lines] == [
         f"/{SERVICE}/Echo OK",
         f"/{SERVICE}/Invalid INVALID_ARGUMENT",
@@ -146,6 +159,7 @@ async def test_each_call_is_counted_by_method_and_status(channel: grpc.aio.Chann
     before = handled("Invalid", "INVALID_ARGUMENT")
     with pytest.raises(grpc.aio.AioRpcError):
         await unary(channel, "Invalid")(b"")
+    await eventually(lambda: handled("Invalid", "INVALID_ARGUMENT") > before)
     assert handled("Invalid", "INVALID_ARGUMENT") == before + 1
 
 
@@ -156,8 +170,5 @@ async def test_client_cancellation_passes_through_as_cancelled(
     call = channel.unary_stream(f"/{SERVICE}/Endless")(b"")
     assert await call.read() == b"started"
     call.cancel()
-    for _ in range(100):  # the server sees the cancellation asynchronously
-        if handled("Endless", "CANCELLED") > before:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: handled("Endless", "CANCELLED") > before)
     assert handled("Endless", "CANCELLED") == before + 1
