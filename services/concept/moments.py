@@ -169,7 +169,7 @@ def select_times(
 def assign_roles(
     intensities: Sequence[float], section_roles: Sequence[str], climax_index: int | None = None
 ) -> list[str]:
-    """The seed's vocabulary: intro first, the climax, builds before it, then peaks and
+    """The original design's vocabulary: intro first, the climax, builds before it, then peaks and
     bridges (quieter or bridge/breakdown material), and a resolution at the end."""
     n = len(intensities)
     if n == 0:
