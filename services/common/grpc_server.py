@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -20,6 +20,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.grpc_interceptors import server_interceptors
+from services.common.logs import setup_logging
+from services.common.settings import Settings, get_settings
+from services.common.storage import ArtifactStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +89,26 @@ async def serve(
     await server.stop(grace_seconds)
     stopper.cancel()
     waiter.cancel()
+
+
+AddToServer = Callable[[grpc.aio.Server, Settings, ArtifactStore], Sequence[str]]
+
+
+async def serve_stage(
+    name: str,
+    add_to_server: AddToServer,
+    port: Callable[[Settings], int],
+    prepare: Callable[[logging.Logger], Awaitable[None]] | None = None,
+) -> None:
+    """`python -m services.<name>`: settings from the environment, logging, the artifact store,
+    then `prepare` (e.g. a warm-up before the service reports SERVING), then serve."""
+    settings = get_settings()
+    service_log = setup_logging(name, settings.log_level)
+    store = open_store(settings)
+    if prepare is not None:
+        await prepare(service_log)
+
+    def register(server: grpc.aio.Server) -> Sequence[str]:
+        return add_to_server(server, settings, store)
+
+    await serve(name, f"{settings.host}:{port(settings)}", register)

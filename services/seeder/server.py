@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import grpc
 from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
 
-from services.common.grpc_server import serve
-from services.common.logs import setup_logging
-from services.common.settings import Settings, get_settings
-from services.common.storage import ArtifactStore, open_store
+from services.common.grpc_server import serve_stage
+from services.common.settings import Settings
+from services.common.storage import ArtifactStore
 from services.seeder.config import SeederSettings
 from services.seeder.servicer import SeederServicer
 
@@ -29,7 +26,4 @@ def add_to_server(
 
 
 async def main() -> None:
-    settings = get_settings()
-    setup_logging("seeder", settings.log_level)
-    register = partial(add_to_server, settings=settings, store=open_store(settings))
-    await serve("seeder", f"{settings.host}:{settings.seeder_port}", register)
+    await serve_stage("seeder", add_to_server, lambda settings: settings.seeder_port)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 
 import grpc
 
@@ -20,7 +19,10 @@ async def running_service(
     add_to_server: AddToServer, settings: Settings, store: ArtifactStore
 ) -> AsyncIterator[str]:
     """Start one service's real gRPC server (the production factory); yield its address."""
-    register = partial(add_to_server, settings=settings, store=store)
+
+    def register(server: grpc.aio.Server) -> list[str]:
+        return add_to_server(server, settings, store)
+
     server, _health, port = await start_server("127.0.0.1:0", register)
     try:
         yield f"127.0.0.1:{port}"
