@@ -10,6 +10,7 @@ import pytest
 from lumiere.v1 import concept_pb2, seeder_pb2
 from PIL import Image, ImageDraw
 
+from services.common.contract import MAX_CHARACTER_IMAGES, MIN_SIDE
 from services.common.errors import InvalidInput
 from services.common.images import decode_image
 from services.common.storage import LocalStore
@@ -167,6 +168,24 @@ def test_bad_character_image_is_rejected(store: LocalStore) -> None:
     ref = store.put_bytes("uploads/p1/character_0.png", b"GIF89a not really", "image/png")
     with pytest.raises(InvalidInput, match="character image 'uploads/p1/character_0.png'"):
         run(request(character_images=[ref]), store)
+
+
+def test_more_character_images_than_the_contract_allows_are_rejected(store: LocalStore) -> None:
+    refs = [
+        store.put_bytes(f"uploads/p1/character_{i}.png", _character_png(), "image/png")
+        for i in range(MAX_CHARACTER_IMAGES + 1)
+    ]
+    with pytest.raises(InvalidInput, match=f"at most {MAX_CHARACTER_IMAGES}"):
+        run(request(character_images=refs), store)
+
+
+def test_smallest_contract_size_renders(store: LocalStore) -> None:
+    res, _ = run(request(width=MIN_SIDE, height=MIN_SIDE, key_moment_ids=["km0"]), store)
+    assert decode_image(store.get_bytes(res.keyframes[0].image.key)).shape == (
+        MIN_SIDE,
+        MIN_SIDE,
+        3,
+    )
 
 
 def test_character_is_composited_into_every_keyframe(store: LocalStore) -> None:
