@@ -157,9 +157,9 @@ def main() -> None:
         return
 
     from bench.animator_song import song_spec
-    from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
     from services.common.storage import LocalStore
     from services.devstack.synth import synth_song, write_audio
+    from tests.support.animator_inputs import concept_from_truth, plan_requests, store_keyframes
 
     with tempfile.TemporaryDirectory(prefix="lumiere-bench-mem-") as tmp_s:
         tmp = Path(tmp_s)

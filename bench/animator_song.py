@@ -28,13 +28,18 @@ import numpy as np
 from lumiere.v1 import animator_pb2, animator_pb2_grpc, common_pb2, concept_pb2
 
 from services.animator import transitions as tr
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.server import add_to_server
 from services.animator.sync_metric import analyze, match_events
-from services.common.grpc_server import start_server
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.devstack.synth import SR, SectionSpec, SongSpec, synth_song, write_audio
+from tests.support.animator_inputs import (
+    compose_request,
+    concept_from_truth,
+    plan_requests,
+    store_keyframes,
+)
+from tests.support.servers import running_service
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -140,43 +145,29 @@ async def run_once(
             store, "bench", [m.time for m in concept.key_moments], w, h, layers=layers
         )
     reqs, total = plan_requests("bench", concept, kfs, video, fps)
-    names: list[str] = []
+    async with (
+        running_service(add_to_server, settings, store) as addr,
+        grpc.aio.insecure_channel(addr) as ch,
+    ):
+        stub = animator_pb2_grpc.AnimatorServiceStub(ch)
 
-    def register(server: grpc.aio.Server) -> None:
-        names.extend(add_to_server(server, settings, store))
+        async def render(req: animator_pb2.RenderSegmentRequest) -> animator_pb2.Segment:
+            last = None
+            async for ev in stub.RenderSegment(req, timeout=1200):
+                last = ev
+            assert last is not None and last.HasField("result")
+            return last.result.segment
 
-    server, _, port = await start_server("127.0.0.1:0", register, names)
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
-            stub = animator_pb2_grpc.AnimatorServiceStub(ch)
-
-            async def render(req: animator_pb2.RenderSegmentRequest) -> animator_pb2.Segment:
-                last = None
-                async for ev in stub.RenderSegment(req, timeout=1200):
-                    last = ev
-                assert last is not None and last.HasField("result")
-                return last.result.segment
-
-            t0 = time.perf_counter()
-            c0 = time.process_time()
-            segments = await asyncio.gather(*(render(r) for r in reqs))
-            t1 = time.perf_counter()
-            result = None
-            async for ev in stub.ComposeVideo(
-                animator_pb2.ComposeVideoRequest(
-                    project_id="bench",
-                    segments=segments,
-                    audio=audio,
-                    video=video,
-                    total_frames=total,
-                ),
-                timeout=1200,
-            ):
-                result = ev
-            t2 = time.perf_counter()
-            cpu = time.process_time() - c0
-    finally:
-        await server.stop(0)
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        segments = await asyncio.gather(*(render(r) for r in reqs))
+        t1 = time.perf_counter()
+        result = None
+        compose = compose_request("bench", segments, audio, video, total)
+        async for ev in stub.ComposeVideo(compose, timeout=1200):
+            result = ev
+        t2 = time.perf_counter()
+        cpu = time.process_time() - c0
     assert result is not None and result.HasField("result")
     res = result.result
     assert res.frame_count == total

@@ -33,13 +33,13 @@ import numpy as np
 from lumiere.v1 import common_pb2
 
 from services.animator.encode import EncodeStats, SegmentEncoder, encode_frames, frame_planes
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.planes import to_i420
 from services.animator.render import SegmentPlan, SegmentRenderer
 from services.animator.runtime import tune_process
 from services.animator.segment import build_plan
 from services.common.storage import LocalStore
 from services.devstack.synth import demo_spec, synth_song
+from tests.support.animator_inputs import concept_from_truth, plan_requests, store_keyframes
 
 RESULTS = Path(__file__).parent / "results" / "animator_throughput.md"
 W, H, FPS = 1280, 720, 30

@@ -9,8 +9,10 @@ import argparse
 import time
 from pathlib import Path
 
-from services.seeder.images import contact_sheet, encode_png
-from services.seeder.scene import SceneSpec, render_scene
+from services.common.images import encode_png
+from services.seeder.images import contact_sheet
+from services.seeder.scene import render_scene
+from tests.support.pictures import scene
 
 # (prompt, role, intensity): a spread of scenes, moods and moments.
 PROMPTS = [
@@ -40,20 +42,9 @@ def main() -> None:
     images, labels = [], []
     for i, (prompt, role, intensity) in enumerate(PROMPTS):
         t = time.perf_counter()
-        out = render_scene(
-            SceneSpec(
-                prompt=prompt,
-                width=args.width,
-                height=args.height,
-                seed=args.seed + i,
-                video_prompt=prompt,
-                video_seed=args.seed,
-                role=role,
-                intensity=intensity,
-                mood_energy=intensity,
-                index=i,
-            )
-        )
+        spec = scene(prompt, args.width, args.height, args.seed + i, video_seed=args.seed)
+        spec.role, spec.intensity, spec.mood_energy, spec.index = role, intensity, intensity, i
+        out = render_scene(spec)
         dt = time.perf_counter() - t
         print(f"{prompt:45s} {role:10s} {out.family:9s} {','.join(out.effects):20s} {dt:.2f}s")
         images.append(out.image)

@@ -36,13 +36,14 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from lumiere.v1 import concept_pb2, seeder_pb2  # noqa: E402
 
+from services.common.images import encode_png  # noqa: E402
 from services.common.storage import LocalStore  # noqa: E402
 from services.concept.analysis import MOMENT_ROLE  # noqa: E402
 from services.seeder.backends import make_backend  # noqa: E402
 from services.seeder.config import SeederSettings  # noqa: E402
-from services.seeder.images import encode_png  # noqa: E402
 from services.seeder.keyframes import generate_keyframes  # noqa: E402
-from services.seeder.scene import SceneSpec, render_scene  # noqa: E402
+from services.seeder.scene import render_scene  # noqa: E402
+from tests.support.pictures import person_png, scene  # noqa: E402
 
 PROMPTS = [
     "neon city at night",
@@ -76,16 +77,7 @@ def baseline_once() -> tuple[float, float]:
 def keyframe_once(prompt: str, w: int, h: int, seed: int, layers: bool) -> tuple[float, float]:
     c, t = time.thread_time(), time.perf_counter()
     out = render_scene(
-        SceneSpec(
-            prompt=prompt,
-            width=w,
-            height=h,
-            seed=seed,
-            video_prompt=prompt,
-            role="climax",
-            intensity=0.8,
-            export_layers=layers,
-        )
+        scene(prompt, w, h, seed, role="climax", intensity=0.8, export_layers=layers)
     )
     encode_png(out.image)
     for layer in out.layers:
@@ -110,37 +102,17 @@ def pipeline_wall(workers: int, tmp: Path) -> float:
 
 def character_consistency() -> tuple[float, dict[str, float]]:
     """Min silhouette IoU of the character layer across the 6 sections, and x centre per role."""
-    import io
-
-    from PIL import Image, ImageDraw
 
     from services.seeder.characters import character_height, load_character, scale_character
     from services.seeder.scene import Sprite
 
-    img = Image.new("RGB", (200, 400), (250, 250, 250))
-    draw = ImageDraw.Draw(img)
-    draw.ellipse((70, 10, 130, 70), fill=(220, 170, 140))
-    draw.rectangle((60, 75, 140, 250), fill=(190, 30, 60))
-    draw.rectangle((65, 250, 135, 390), fill=(20, 30, 80))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    char = load_character(buf.getvalue(), "bench")
+    char = load_character(person_png(), "bench")
     w, h = 640, 360
     sprite = Sprite(scale_character(char, character_height(h, w, [char])))
     masks, centres = [], {}
     for k, (role, inten) in enumerate(SECTIONS):
         out = render_scene(
-            SceneSpec(
-                prompt="forest mist",
-                width=w,
-                height=h,
-                seed=k,
-                video_prompt="forest mist",
-                role=role,
-                intensity=inten,
-                index=k,
-                characters=[sprite],
-            )
+            scene("forest mist", w, h, k, role=role, intensity=inten, index=k, characters=[sprite])
         )
         alpha = out.layers[3][..., 3] > 127
         ys, xs = np.nonzero(alpha)
@@ -164,20 +136,9 @@ def dist(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def render(prompt: str, role: str, inten: float, seed: int, index: int) -> np.ndarray:
-    return render_scene(
-        SceneSpec(
-            prompt=prompt,
-            width=480,
-            height=270,
-            seed=seed,
-            video_prompt=prompt,
-            video_seed=1,
-            role=role,
-            intensity=inten,
-            index=index,
-            export_layers=False,
-        )
-    ).image
+    spec = scene(prompt, 480, 270, seed, video_seed=1, role=role, intensity=inten, index=index)
+    spec.export_layers = False
+    return render_scene(spec).image
 
 
 def main() -> None:

@@ -7,20 +7,18 @@ or separate processes for the end-to-end tests).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
-from services.common.grpc_server import start_server
 from services.common.settings import Settings
-from services.common.storage import ArtifactStore, LocalStore
+from services.common.storage import LocalStore
 from tests.support.postgres import throwaway_database
 from tests.support.s3_server import moto_s3_server
+from tests.support.servers import AddToServer, running_service
 
-AddToServer = Callable[[grpc.aio.Server, Settings, ArtifactStore], list[str]]
+__all__ = ["AddToServer", "running_service"]  # imported by the integration tests
 
 
 @pytest.fixture
@@ -31,24 +29,6 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> LocalStore:
     return LocalStore(settings.data_dir / "store")
-
-
-@asynccontextmanager
-async def running_service(
-    add_to_server: AddToServer, settings: Settings, store: ArtifactStore
-) -> AsyncIterator[str]:
-    """Start one service's real gRPC server on a free loopback port; yield its address."""
-    names: list[str] = []
-
-    def register(server: grpc.aio.Server) -> None:
-        names.extend(add_to_server(server, settings, store))
-
-    # Service names are only known after registration; start_server sets health for them.
-    server, _health, port = await start_server("127.0.0.1:0", register, names)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        await server.stop(0)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import numpy as np
 from lumiere.v1 import animator_pb2
 
 from services.animator.timeline import FrameRange, validate_tiling
+from services.common.contract import check_project_id, final_video_key
 from services.common.errors import InvalidInput
 from services.common.storage import ArtifactStore, validate_key
 
@@ -140,8 +141,7 @@ def _audio_frames(path: Path, total_samples: int) -> Iterator[av.AudioFrame]:
 def compose_video(
     request: animator_pb2.ComposeVideoRequest, store: ArtifactStore, report: Report
 ) -> animator_pb2.ComposeVideoResult:
-    if not request.project_id:
-        raise InvalidInput("project_id is required")
+    check_project_id(request.project_id)
     total = int(request.total_frames)
     ranges = [FrameRange(s.index, s.start_frame, s.end_frame) for s in request.segments]
     validate_tiling(ranges, total)
@@ -150,7 +150,7 @@ def compose_video(
             raise InvalidInput(f"segment {s.index} has no video key")
     if not request.audio.key:
         raise InvalidInput("audio.key is required")
-    out_key = validate_key(request.output_key or f"outputs/{request.project_id}/final_video.mp4")
+    out_key = validate_key(request.output_key or final_video_key(request.project_id))
 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lumiere-compose-")))

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from lumiere.v1 import common_pb2
 
+from services.common.contract import MIN_SIDE
 from services.common.errors import InvalidInput
 
-MIN_SIDE = 16
+# What the encoder handles; the project limits (services.common.contract) are inside these, so
+# every project the orchestrator accepts renders.
 MAX_SIDE = 4096
 MIN_FPS = 1
 MAX_FPS = 120

@@ -22,7 +22,6 @@ import numpy as np
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
-from services.animator.images import cover_fit
 from services.animator.motion import (
     SOURCE_SCALE,
     Pose,
@@ -46,6 +45,7 @@ from services.animator.planes import (
     rgb_to_planes,
     rgb_to_yuv444,
 )
+from services.common.images import cover_fit
 
 # Parallax depth of the two depth planes a layered keyframe is flattened into: the far plane
 # (background + mid layers) and the near plane (foreground + character layers).

@@ -15,17 +15,15 @@ from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
 from services.animator.encode import encode_frames, frame_planes
-from services.animator.images import decode_image
 from services.animator.motion import ShotMotion
 from services.animator.music import Music
 from services.animator.presets import EncoderProfile, resolve_profile
 from services.animator.render import SegmentPlan, SegmentRenderer, Shot, prepare_shot
-from services.animator.timeline import keyframe_frame, total_frames, validate_frame_range
+from services.animator.timeline import validate_frame_range
+from services.common import contract
 from services.common.errors import InvalidInput
+from services.common.images import decode_image
 from services.common.storage import ArtifactStore, validate_key
-
-# Bump when the look changes so stored segments are re-rendered instead of reused.
-RENDER_VERSION = "3"
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +31,12 @@ Report = Callable[[int, int, str], None]
 
 
 def segment_key(request: animator_pb2.RenderSegmentRequest, profile: EncoderProfile) -> str:
+    # The renderer's version is part of the key: a new renderer never reuses an old render.
     digest = hashlib.sha256()
-    digest.update(RENDER_VERSION.encode())
+    digest.update(contract.RENDER_VERSION.encode())
     digest.update(repr(profile).encode())
     digest.update(request.SerializeToString(deterministic=True))
-    key = (
-        f"outputs/{request.project_id}/animations/"
-        f"anim_{request.segment_index:03d}_{digest.hexdigest()[:12]}.mp4"
-    )
+    key = contract.segment_key(request.project_id, request.segment_index, digest.hexdigest()[:12])
     return validate_key(key)
 
 
@@ -83,8 +79,7 @@ def _beat_period(music: Music, t: float) -> float:
 def build_plan(
     request: animator_pb2.RenderSegmentRequest, store: ArtifactStore
 ) -> tuple[SegmentPlan, EncoderProfile]:
-    if not request.project_id:
-        raise InvalidInput("project_id is required")
+    contract.check_project_id(request.project_id)
     validate_frame_range(request.start_frame, request.end_frame)
     if not has_keyframe(request.from_keyframe):
         raise InvalidInput("from_keyframe has no image (set Keyframe.image.key)")
@@ -104,7 +99,12 @@ def build_plan(
         key = kf.key_moment_id or f"{kf.time:.3f}"
         motion = ShotMotion.plan(shot_seed, key, kf.time, music)
         return prepare_shot(
-            image, layers, profile.width, profile.height, motion, keyframe_frame(kf.time, fps)
+            image,
+            layers,
+            profile.width,
+            profile.height,
+            motion,
+            contract.time_to_frame(kf.time, fps),
         )
 
     from_shot = shot_for(request.from_keyframe, image_a, layers_a)
@@ -123,14 +123,16 @@ def build_plan(
         to = request.to_keyframe
         image_b, layers_b = _load_keyframe(store, to, "to_keyframe")
         to_shot = shot_for(to, image_b, layers_b)
-        landing_at = keyframe_frame(to.time, fps)
+        landing_at = contract.time_to_frame(to.time, fps)
         landing = landing_at if to.time > 0 and landing_at > start else end
         if not request.transition:
             kind = tr.choose_transition(concept, to.key_moment_id, to.time)
         to_shot.incoming = kind
     available = max(2, landing - max(from_shot.start_frame, 0))
     transition = tr.plan_transition(kind, fps, _beat_period(music, landing / fps), available)
-    video_end = total_frames(concept.duration_seconds, fps) if concept.duration_seconds else end
+    video_end = (
+        contract.total_frames(concept.duration_seconds, fps) if concept.duration_seconds else end
+    )
     fade = 0 if to_shot is not None else min(int(round(0.8 * fps)), max(0, (end - start) // 2))
     captions = None
     if len(concept.lyrics):

@@ -6,10 +6,9 @@ import grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc
 
 from services.animator.servicer import AnimatorServicer
-from services.common.grpc_server import serve
-from services.common.logs import setup_logging
-from services.common.settings import Settings, get_settings
-from services.common.storage import ArtifactStore, open_store
+from services.common.grpc_server import serve_stage
+from services.common.settings import Settings
+from services.common.storage import ArtifactStore
 
 SERVICE_NAME = animator_pb2.DESCRIPTOR.services_by_name["AnimatorService"].full_name
 
@@ -22,11 +21,4 @@ def add_to_server(server: grpc.aio.Server, settings: Settings, store: ArtifactSt
 
 
 async def main() -> None:
-    settings = get_settings()
-    setup_logging("animator", settings.log_level)
-    store = open_store(settings)
-
-    def register(server: grpc.aio.Server) -> None:
-        add_to_server(server, settings, store)
-
-    await serve("animator", f"{settings.host}:{settings.animator_port}", register, [SERVICE_NAME])
+    await serve_stage("animator", add_to_server, lambda settings: settings.animator_port)

@@ -12,8 +12,7 @@ from lumiere.v1 import animator_pb2, animator_pb2_grpc
 from services.animator.compose import compose_video
 from services.animator.runtime import tune_process
 from services.animator.segment import render_segment
-from services.common.grpc_server import grpc_errors
-from services.common.progress import Finished, run_with_progress
+from services.common.progress import stage_events
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
 
@@ -27,25 +26,17 @@ class AnimatorServicer(animator_pb2_grpc.AnimatorServiceServicer):
         self._slots = asyncio.Semaphore(max(1, settings.animator_workers))
         tune_process()
 
-    @grpc_errors
     async def RenderSegment(  # noqa: N802 - gRPC method name
         self, request: animator_pb2.RenderSegmentRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[animator_pb2.RenderSegmentEvent]:
         async with self._slots:
             work = partial(render_segment, request, self.store)
-            async for item in run_with_progress("animator", work):
-                if isinstance(item, Finished):
-                    yield animator_pb2.RenderSegmentEvent(result=item.value)
-                else:
-                    yield animator_pb2.RenderSegmentEvent(progress=item)
+            async for event in stage_events("animator", work, animator_pb2.RenderSegmentEvent):
+                yield event
 
-    @grpc_errors
     async def ComposeVideo(  # noqa: N802
         self, request: animator_pb2.ComposeVideoRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[animator_pb2.ComposeVideoEvent]:
         work = partial(compose_video, request, self.store)
-        async for item in run_with_progress("compose", work):
-            if isinstance(item, Finished):
-                yield animator_pb2.ComposeVideoEvent(result=item.value)
-            else:
-                yield animator_pb2.ComposeVideoEvent(progress=item)
+        async for event in stage_events("compose", work, animator_pb2.ComposeVideoEvent):
+            yield event

@@ -1,14 +1,13 @@
-"""Frame ranges on the global timeline: validation, tiling, and frame <-> time."""
+"""Frame ranges on the global timeline: validation and tiling (frame math is the contract's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.common.contract import MAX_TOTAL_FRAMES
 from services.common.errors import InvalidInput
 
-# 20 minutes at 60 fps: the longest song the service accepts, in frames.
-MAX_TOTAL_FRAMES = 20 * 60 * 60
 # A single segment may be at most this long (keeps one render call bounded).
 MAX_SEGMENT_FRAMES = 10 * 60 * 60
 
@@ -22,15 +21,6 @@ class FrameRange:
     @property
     def count(self) -> int:
         return self.end - self.start
-
-
-def total_frames(duration_seconds: float, fps: int) -> int:
-    """The video has exactly round(duration x fps) frames."""
-    return int(round(duration_seconds * fps))
-
-
-def keyframe_frame(time_seconds: float, fps: int) -> int:
-    return int(round(time_seconds * fps))
 
 
 def validate_frame_range(start: int, end: int, max_frames: int = MAX_SEGMENT_FRAMES) -> None:

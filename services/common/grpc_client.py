@@ -1,20 +1,38 @@
-"""Channels to other services: retries on UNAVAILABLE only, deadlines set per call."""
+"""Channels to other services: message limits, keepalive, and which calls the channel retries.
+
+Retry layers, one per call, decided here so that no call is retried by two policies:
+
+- Stage calls (orchestrator -> Concept/Seeder/Animator, all server-streaming): the channel has
+  NO retry policy. The orchestrator's one stage retry policy decides (codes, backoff, attempts,
+  and another animator replica on the next attempt); a channel policy under it would multiply
+  the attempts and retry on the same replica. What gRPC still does by itself are transparent
+  retries: a call that never left this client or was refused before any server code saw it is
+  re-sent, which is always safe and is not a policy.
+- Control calls (gateway -> OrchestratorService, mostly unary): nobody above the channel
+  retries them, so the channel retries UNAVAILABLE (an orchestrator restarting or a replica
+  going away) a few times with backoff. gRPC commits a call at its first response, so a
+  WatchProject stream is never replayed once events flowed.
+- The seeder's outbound HTTP to image APIs is retried by tenacity only (seeder/backends/http.py).
+
+Deadlines are set per call by the caller.
+"""
 
 from __future__ import annotations
 
 import json
 
 import grpc
+from lumiere.v1 import orchestrator_pb2
 
 from services.common.grpc_server import MAX_MESSAGE_BYTES
 
-# Transparent retries for calls that never reached a server (UNAVAILABLE). Streaming calls are
-# retried by gRPC only until the first response arrives, which is what we want for stage calls.
+ORCHESTRATOR_SERVICE = orchestrator_pb2.DESCRIPTOR.services_by_name["OrchestratorService"].full_name
+
 _SERVICE_CONFIG = json.dumps(
     {
         "methodConfig": [
             {
-                "name": [{}],
+                "name": [{"service": ORCHESTRATOR_SERVICE}],
                 "retryPolicy": {
                     "maxAttempts": 4,
                     "initialBackoff": "0.2s",
@@ -31,6 +49,7 @@ _SERVICE_CONFIG = json.dumps(
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # Needed for the control-call policy above and for transparent retries.
     ("grpc.enable_retries", 1),
     ("grpc.service_config", _SERVICE_CONFIG),
     ("grpc.keepalive_time_ms", 30_000),

@@ -1,26 +1,28 @@
 """The one way every Lumiere service runs its gRPC server.
 
 grpc.aio server with the standard health service (grpc.health.v1), reflection, larger message
-limits, and graceful shutdown on SIGTERM/SIGINT (health flips to NOT_SERVING first so load
-balancers stop sending work, then in-flight calls get a grace period).
+limits, the interceptors of `grpc_interceptors` (error mapping, one log line and metrics per call:
+servicers only raise), and graceful shutdown on SIGTERM/SIGINT (health flips to NOT_SERVING
+first so load balancers stop sending work, then in-flight calls get a grace period).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import inspect
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import LumiereError
+from services.common.grpc_interceptors import server_interceptors
+from services.common.logs import setup_logging
+from services.common.settings import Settings, get_settings
+from services.common.storage import ArtifactStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -31,56 +33,22 @@ SERVER_OPTIONS = [
     ("grpc.so_reuseport", 0),
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def grpc_errors(method: F) -> F:
-    """Map expected failures (LumiereError) to their gRPC status with the person-readable message.
-
-    Works for unary methods (coroutines) and server-streaming methods (async generators).
-    Unexpected exceptions are logged and reported as INTERNAL.
-    """
-
-    if inspect.isasyncgenfunction(method):
-
-        @functools.wraps(method)
-        async def stream_wrapper(self: Any, request: Any, context: Any) -> AsyncIterator[Any]:
-            try:
-                async for item in method(self, request, context):
-                    yield item
-            except LumiereError as exc:
-                await context.abort(exc.code, str(exc))
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                raise
-            except Exception as exc:  # noqa: BLE001 - last line of defence for a servicer
-                log.exception("%s failed", method.__qualname__)
-                await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-
-        return stream_wrapper  # type: ignore[return-value]
-
-    @functools.wraps(method)
-    async def unary_wrapper(self: Any, request: Any, context: Any) -> Any:
-        try:
-            return await method(self, request, context)
-        except LumiereError as exc:
-            await context.abort(exc.code, str(exc))
-        except (asyncio.CancelledError, grpc.aio.AbortError):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            log.exception("%s failed", method.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, f"{type(exc).__name__}: {exc}")
-
-    return unary_wrapper  # type: ignore[return-value]
+# Adds servicers to the server; may return the full names of the services it added.
+Register = Callable[[grpc.aio.Server], Sequence[str] | None]
 
 
 async def start_server(
     address: str,
-    register: Callable[[grpc.aio.Server], object],
-    service_names: Sequence[str],
+    register: Register,
+    service_names: Sequence[str] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
-    """Build and start a server; returns it, its health servicer and the bound port."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
-    register(server)
+    """Build and start a server; returns it, its health servicer and the bound port.
+
+    The services reported healthy are `service_names` plus the names `register` returns.
+    """
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=server_interceptors())
+    service_names = [*service_names, *(register(server) or ())]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -98,8 +66,8 @@ async def start_server(
 async def serve(
     name: str,
     address: str,
-    register: Callable[[grpc.aio.Server], object],
-    service_names: Sequence[str],
+    register: Register,
+    service_names: Sequence[str] = (),
     grace_seconds: float = 10.0,
     on_started: Callable[[], Any] | None = None,
 ) -> None:
@@ -121,3 +89,26 @@ async def serve(
     await server.stop(grace_seconds)
     stopper.cancel()
     waiter.cancel()
+
+
+AddToServer = Callable[[grpc.aio.Server, Settings, ArtifactStore], Sequence[str]]
+
+
+async def serve_stage(
+    name: str,
+    add_to_server: AddToServer,
+    port: Callable[[Settings], int],
+    prepare: Callable[[logging.Logger], Awaitable[None]] | None = None,
+) -> None:
+    """`python -m services.<name>`: settings from the environment, logging, the artifact store,
+    then `prepare` (e.g. a warm-up before the service reports SERVING), then serve."""
+    settings = get_settings()
+    service_log = setup_logging(name, settings.log_level)
+    store = open_store(settings)
+    if prepare is not None:
+        await prepare(service_log)
+
+    def register(server: grpc.aio.Server) -> Sequence[str]:
+        return add_to_server(server, settings, store)
+
+    await serve(name, f"{settings.host}:{port(settings)}", register)

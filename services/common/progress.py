@@ -79,3 +79,20 @@ async def run_with_progress(
         cancelled.set()
         # The thread may still end with WorkCancelled; nobody awaits it any more.
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+E = TypeVar("E")
+
+
+async def stage_events(
+    stage: str, work: Callable[[Report], Any], event: Callable[..., E]
+) -> AsyncIterator[E]:
+    """A stage RPC's stream: `event(progress=...)` while `work` runs, then `event(result=...)`.
+
+    `event` is the RPC's event message type (a oneof of `progress` and `result`).
+    """
+    async for item in run_with_progress(stage, work):
+        if isinstance(item, Finished):
+            yield event(result=item.value)
+        else:
+            yield event(progress=item)

@@ -16,7 +16,7 @@ from lumiere.v1 import concept_pb2
 from services.concept.dynamics import analyse_dynamics
 from services.concept.frontend import SR, Frontend, compute_frontend
 from services.concept.lyrics import TimedLine, parse_lyrics
-from services.concept.moments import key_moments
+from services.concept.moments import SongShape, key_moments
 from services.concept.rhythm import Rhythm, analyse_rhythm
 from services.concept.structure import SectionInfo, find_sections
 from services.concept.tonality import describe_mood, estimate_key
@@ -134,17 +134,8 @@ def analyse(
     mood = describe_mood(energy, brightness, key.minor, rh.tempo, dyn_range)
 
     next_step("placing key moments")
-    moments = key_moments(
-        key_moment_count,
-        fe.duration,
-        sections,
-        rh.downbeats,
-        dyn.intensity,
-        dyn.rate_hz,
-        prompt,
-        mood.descriptors,
-        rh.tempo,
-    )
+    song = SongShape(fe.duration, sections, rh.downbeats, dyn.intensity, dyn.rate_hz)
+    moments = key_moments(key_moment_count, song, prompt, mood.descriptors, rh.tempo)
 
     next_step("reading lyrics")
     lines: list[TimedLine] = []

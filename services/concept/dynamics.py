@@ -22,7 +22,7 @@ INTENSITY_RANGE_DB = 45.0
 class Dynamics:
     rate_hz: float
     intensity: np.ndarray  # 0..1
-    per_second: np.ndarray  # 0..1, one value per whole second (the seed's series)
+    per_second: np.ndarray  # 0..1, one value per whole second (the original design's series)
     band_low: np.ndarray
     band_mid: np.ndarray
     band_high: np.ndarray

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.concept.structure import SectionInfo
+from services.concept.wording import band_word
 
 DEFAULT_COUNT = 7
 MIN_GAP_S = 2.0
@@ -37,6 +38,17 @@ ROLE_PHRASE = {
 }
 
 
+@dataclass(frozen=True)
+class SongShape:
+    """What placing moments reads of the analysis: the timeline and its landmarks."""
+
+    duration: float
+    sections: Sequence[SectionInfo]
+    downbeats: np.ndarray
+    intensity: np.ndarray  # 0..1 at `rate` values per second
+    rate: float
+
+
 @dataclass
 class Moment:
     time: float
@@ -47,34 +59,35 @@ class Moment:
     description: str
 
 
+INTENSITY_WORDS = (
+    (0.8, "very high energy, fast motion"),
+    (0.6, "high energy, lively motion"),
+    (0.4, "moderate energy, flowing motion"),
+    (0.2, "low energy, slow drifting motion"),
+)
+
+
 def _intensity_word(x: float) -> str:
-    if x > 0.8:
-        return "very high energy, fast motion"
-    if x > 0.6:
-        return "high energy, lively motion"
-    if x > 0.4:
-        return "moderate energy, flowing motion"
-    if x > 0.2:
-        return "low energy, slow drifting motion"
-    return "very calm, almost still"
+    return band_word(x, INTENSITY_WORDS, "very calm, almost still")
 
 
 def _mmss(t: float) -> str:
     return f"{int(t // 60)}:{t % 60:04.1f}"
 
 
-def climax_time(
-    sections: Sequence[SectionInfo],
-    intensity: np.ndarray,
-    rate: float,
-    downbeats: np.ndarray,
-    duration: float,
-) -> float:
+def climax_time(song: SongShape) -> float:
     """Where the climax starts: the loudest section's start (later ones win near-ties).
 
     In a long section (> 30 s) the loudest ~8 s passage inside it is used instead, moved back
     to the downbeat that begins it.
     """
+    sections, intensity, rate, downbeats, duration = (
+        song.sections,
+        song.intensity,
+        song.rate,
+        song.downbeats,
+        song.duration,
+    )
     if intensity.size == 0:
         return 0.0
     cands = list(sections) or [SectionInfo(0.0, duration, "verse", "song", 0, 0.0)]
@@ -94,16 +107,9 @@ def climax_time(
     return min(t, max(0.0, duration - MIN_GAP_S))
 
 
-def select_times(
-    count: int,
-    duration: float,
-    sections: Sequence[SectionInfo],
-    downbeats: np.ndarray,
-    intensity: np.ndarray,
-    rate: float,
-    gap: float = MIN_GAP_S,
-) -> list[float]:
+def select_times(count: int, song: SongShape, gap: float = MIN_GAP_S) -> list[float]:
     """Strictly increasing times, first 0, all < duration - gap/2, spaced >= gap."""
+    duration, sections, downbeats = song.duration, song.sections, song.downbeats
     last_ok = max(0.0, duration - gap)
     possible = int(last_ok // gap) + 1
     count = max(1, min(count, possible))
@@ -112,7 +118,7 @@ def select_times(
     def fits(t: float) -> bool:
         return 0.0 <= t <= last_ok and all(abs(t - c) >= gap for c in chosen)
 
-    climax = climax_time(sections, intensity, rate, downbeats, duration)
+    climax = climax_time(song)
     cands: list[tuple[float, float]] = []  # (priority, time)
     cands.append((10.0, climax))
     for i, s in enumerate(sections[1:], start=1):
@@ -169,7 +175,7 @@ def select_times(
 def assign_roles(
     intensities: Sequence[float], section_roles: Sequence[str], climax_index: int | None = None
 ) -> list[str]:
-    """The seed's vocabulary: intro first, the climax, builds before it, then peaks and
+    """The original design's vocabulary: intro first, the climax, builds before it, then peaks and
     bridges (quieter or bridge/breakdown material), and a resolution at the end."""
     n = len(intensities)
     if n == 0:
@@ -220,19 +226,12 @@ def compose_prompt(
 
 
 def key_moments(
-    count: int,
-    duration: float,
-    sections: Sequence[SectionInfo],
-    downbeats: np.ndarray,
-    intensity: np.ndarray,
-    rate: float,
-    user_prompt: str,
-    mood_words: Sequence[str],
-    tempo: float,
+    count: int, song: SongShape, user_prompt: str, mood_words: Sequence[str], tempo: float
 ) -> list[Moment]:
+    duration, sections, intensity, rate = song.duration, song.sections, song.intensity, song.rate
     count = count if count > 0 else DEFAULT_COUNT
-    times = select_times(count, duration, sections, downbeats, intensity, rate)
-    climax = climax_time(sections, intensity, rate, downbeats, duration)
+    times = select_times(count, song)
+    climax = climax_time(song)
     climax_index = next((k for k, t in enumerate(times) if abs(t - climax) < 1e-6), None)
     starts = np.array([s.start for s in sections]) if sections else np.zeros(0)
     sec_idx = [int(np.searchsorted(starts, t + 1e-6) - 1) if starts.size else -1 for t in times]

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import grpc
 import numpy as np
 from lumiere.v1 import concept_pb2, concept_pb2_grpc
 
-from services.common.grpc_server import serve
-from services.common.logs import setup_logging
-from services.common.settings import Settings, get_settings
-from services.common.storage import ArtifactStore, open_store
+from services.common.grpc_server import serve_stage
+from services.common.settings import Settings
+from services.common.storage import ArtifactStore
 from services.concept.analysis import SR, analyse
 from services.concept.servicer import ConceptServicer
 
@@ -37,15 +37,10 @@ def warm_up() -> float:
     return time.perf_counter() - started
 
 
-async def main() -> None:
-    settings = get_settings()
-    log = setup_logging("concept", settings.log_level)
-    store = open_store(settings)
+async def _warm_up(log: logging.Logger) -> None:
     seconds = await asyncio.to_thread(warm_up)
     log.info("analysis warmed up in %.1f s", seconds)
-    names: list[str] = []
 
-    def register(server: grpc.aio.Server) -> None:
-        names.extend(add_to_server(server, settings, store))
 
-    await serve("concept", f"{settings.host}:{settings.concept_port}", register, names)
+async def main() -> None:
+    await serve_stage("concept", add_to_server, lambda s: s.concept_port, prepare=_warm_up)

@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
+from functools import partial
 
 import grpc
 from google.protobuf import json_format
-from lumiere.v1 import common_pb2, concept_pb2, concept_pb2_grpc
+from lumiere.v1 import concept_pb2, concept_pb2_grpc
 
+from services.common.contract import MAX_KEY_MOMENTS, check_project_id, concept_key
 from services.common.errors import InvalidInput
-from services.common.grpc_server import grpc_errors
-from services.common.progress import Finished, Report, run_with_progress
+from services.common.progress import Report, stage_events
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
 from services.concept.analysis import STEPS, analyse
 from services.concept.audio_decode import load_mono
 from services.concept.frontend import SR
 
-_PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def concept_key(project_id: str) -> str:
-    return f"outputs/{project_id}/concept.json"
-
 
 def validate_request(request: concept_pb2.AnalyzeAudioRequest) -> None:
-    if not request.project_id:
-        raise InvalidInput("project_id is required")
-    if not _PROJECT_ID.match(request.project_id) or ".." in request.project_id:
-        raise InvalidInput(
-            f"project_id {request.project_id!r} is invalid (letters, digits, '_', '-', '.')"
-        )
+    check_project_id(request.project_id)
     if not request.audio.key:
         raise InvalidInput("audio.key is required (the uploaded audio artifact)")
-    if request.key_moment_count < 0 or request.key_moment_count > 200:
-        raise InvalidInput("key_moment_count must be between 0 (automatic) and 200")
+    if not 0 <= request.key_moment_count <= MAX_KEY_MOMENTS:
+        raise InvalidInput(
+            f"key_moment_count must be between 0 (automatic) and {MAX_KEY_MOMENTS}, "
+            f"got {request.key_moment_count}"
+        )
 
 
 def run_analysis(
@@ -43,7 +35,7 @@ def run_analysis(
     settings: Settings,
     store: ArtifactStore,
     report: Report,
-) -> tuple[concept_pb2.Concept, common_pb2.ArtifactRef]:
+) -> concept_pb2.AnalyzeAudioResult:
     """Blocking: decode, analyse, store concept.json. Runs in a worker thread."""
     total = len(STEPS) + 2
     report(0, total, "decoding audio")
@@ -66,7 +58,7 @@ def run_analysis(
     data = json_format.MessageToJson(concept).encode()
     ref = store.put_bytes(concept_key(request.project_id), data, "application/json")
     report(total, total, "concept ready")
-    return concept, ref
+    return concept_pb2.AnalyzeAudioResult(concept=concept, concept_json=ref)
 
 
 class ConceptServicer(concept_pb2_grpc.ConceptServiceServicer):
@@ -74,20 +66,10 @@ class ConceptServicer(concept_pb2_grpc.ConceptServiceServicer):
         self._settings = settings
         self._store = store
 
-    @grpc_errors
     async def AnalyzeAudio(  # noqa: N802 - gRPC method name
         self, request: concept_pb2.AnalyzeAudioRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[concept_pb2.AnalyzeAudioEvent]:
         validate_request(request)
-
-        def work(report: Report) -> tuple[concept_pb2.Concept, common_pb2.ArtifactRef]:
-            return run_analysis(request, self._settings, self._store, report)
-
-        async for event in run_with_progress("concept", work):
-            if isinstance(event, Finished):
-                concept, ref = event.value
-                yield concept_pb2.AnalyzeAudioEvent(
-                    result=concept_pb2.AnalyzeAudioResult(concept=concept, concept_json=ref)
-                )
-            else:
-                yield concept_pb2.AnalyzeAudioEvent(progress=event)
+        work = partial(run_analysis, request, self._settings, self._store)
+        async for event in stage_events("concept", work, concept_pb2.AnalyzeAudioEvent):
+            yield event

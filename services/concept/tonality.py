@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from services.concept.wording import band_word
+
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # Krumhansl-Kessler key profiles.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -70,14 +72,11 @@ def estimate_key(
     return KeyEstimate(NOTE_NAMES[tonic], minor, float(np.clip(margin, 0, 1)))
 
 
+ENERGY_WORDS = ((0.75, "explosive"), (0.55, "energetic"), (0.35, "steady"))
+
+
 def _energy_word(e: float) -> str:
-    if e > 0.75:
-        return "explosive"
-    if e > 0.55:
-        return "energetic"
-    if e > 0.35:
-        return "steady"
-    return "calm"
+    return band_word(e, ENERGY_WORDS, "calm")
 
 
 def describe_mood(

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import grpc
 from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
-from services.common.grpc_server import grpc_errors
 from services.orchestrator.engine import Engine
 from services.orchestrator.operations import Operations
 from services.orchestrator.validation import check_project_id
@@ -18,13 +17,11 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self.engine = engine
         self.ops = Operations(engine)
 
-    @grpc_errors
     async def CreateProject(
         self, request: orchestrator_pb2.CreateProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.CreateProjectResponse:
         return orchestrator_pb2.CreateProjectResponse(project=await self.ops.create(request))
 
-    @grpc_errors
     async def GetProject(
         self, request: orchestrator_pb2.GetProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.GetProjectResponse:
@@ -32,14 +29,12 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             project=await self.ops.project(request.project_id)
         )
 
-    @grpc_errors
     async def ListProjects(
         self, request: orchestrator_pb2.ListProjectsRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.ListProjectsResponse:
         projects, token = await self.ops.list(request.page_size, request.page_token)
         return orchestrator_pb2.ListProjectsResponse(projects=projects, next_page_token=token)
 
-    @grpc_errors
     async def ProcessProject(
         self, request: orchestrator_pb2.ProcessProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.ProcessProjectResponse:
@@ -47,7 +42,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             project=await self.ops.process(request.project_id)
         )
 
-    @grpc_errors
     async def WatchProject(
         self, request: orchestrator_pb2.WatchProjectRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[orchestrator_pb2.WatchProjectEvent]:
@@ -56,7 +50,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         async for event in self.engine.watch(request.project_id):
             yield event
 
-    @grpc_errors
     async def CancelProject(
         self, request: orchestrator_pb2.CancelProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.CancelProjectResponse:
@@ -64,7 +57,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             project=await self.ops.cancel(request.project_id)
         )
 
-    @grpc_errors
     async def DeleteProject(
         self, request: orchestrator_pb2.DeleteProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.DeleteProjectResponse:
@@ -73,7 +65,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             project_id=request.project_id, deleted_artifacts=removed
         )
 
-    @grpc_errors
     async def RegenerateSegment(
         self, request: orchestrator_pb2.RegenerateSegmentRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.RegenerateSegmentResponse:
@@ -81,7 +72,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             project=await self.ops.regenerate(request)
         )
 
-    @grpc_errors
     async def PreviewProject(
         self, request: orchestrator_pb2.PreviewProjectRequest, context: grpc.aio.ServicerContext
     ) -> orchestrator_pb2.PreviewProjectResponse:

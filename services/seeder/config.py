@@ -31,9 +31,8 @@ class SeederSettings(BaseSettings):
     # zlib level for PNGs: 1 is ~3x faster than the default 6 for ~10% larger files.
     png_compression: int = Field(default=1, ge=0, le=9)
     # Character image limits: file size, pixels (decompression-bomb guard) and side length.
+    # How many images, and the keyframe size range, are the contract's (services.common.contract)
+    # so the seeder accepts every project the orchestrator accepts.
     max_character_bytes: int = 20 * 1024 * 1024
     max_character_pixels: int = 4096 * 4096
     max_character_side: int = 8192
-    max_characters: int = 4
-    # Largest keyframe side we render.
-    max_side: int = 3840

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -19,7 +18,19 @@ import numpy as np
 from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
 
+from services.common.contract import (
+    DEFAULT_HEIGHT,
+    DEFAULT_WIDTH,
+    MAX_CHARACTER_IMAGES,
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    MIN_SIDE,
+    check_project_id,
+    contact_sheet_key,
+    keyframe_key,
+)
 from services.common.errors import InvalidInput, NotFound
+from services.common.images import decode_image, encode_png
 from services.common.storage import ArtifactStore
 from services.seeder.backends.base import ImageBackend, ImageRequest
 from services.seeder.characters import (
@@ -30,16 +41,13 @@ from services.seeder.characters import (
     scale_character,
 )
 from services.seeder.config import SeederSettings
-from services.seeder.images import contact_sheet, decode_png, encode_png
+from services.seeder.images import contact_sheet
 from services.seeder.palette import Palette, hex_to_rgb
 from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters, render_scene
 
 Report = Callable[[int, int, str], None]
 
-DEFAULT_WIDTH, DEFAULT_HEIGHT = 1280, 720
-MIN_SIDE = 64
 LAYER_NAMES = ("background", "mid", "foreground", "character")
-_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 
 ROLE_NAMES = {
     concept_pb2.MOMENT_ROLE_UNSPECIFIED: "unspecified",
@@ -86,19 +94,17 @@ def keyframe_prompt(
     return prompt
 
 
-def resolve_size(
-    request: seeder_pb2.GenerateKeyframesRequest, cfg: SeederSettings
-) -> tuple[int, int]:
+def resolve_size(request: seeder_pb2.GenerateKeyframesRequest) -> tuple[int, int]:
     w = request.width or DEFAULT_WIDTH
     h = request.height or DEFAULT_HEIGHT
     if request.width and not request.height:
         h = max(MIN_SIDE, round(w * DEFAULT_HEIGHT / DEFAULT_WIDTH))
     if request.height and not request.width:
         w = max(MIN_SIDE, round(h * DEFAULT_WIDTH / DEFAULT_HEIGHT))
-    if w < MIN_SIDE or h < MIN_SIDE or w > cfg.max_side or h > cfg.max_side:
+    if not (MIN_SIDE <= w <= MAX_WIDTH and MIN_SIDE <= h <= MAX_HEIGHT):
         raise InvalidInput(
             f"keyframe size {w}x{h} is out of range: "
-            f"each side must be {MIN_SIDE}..{cfg.max_side} px"
+            f"width {MIN_SIDE}..{MAX_WIDTH} px, height {MIN_SIDE}..{MAX_HEIGHT} px"
         )
     return w, h
 
@@ -116,11 +122,7 @@ def plan_keyframes(
     characters: list[Character],
 ) -> list[KeyframeJob]:
     """Validate the request and decide every keyframe's prompt, seed, scene and key."""
-    project = request.project_id
-    if not _PROJECT_RE.match(project):
-        raise InvalidInput(
-            f"project_id {project!r} is invalid: use 1-128 letters, digits, '.', '_' or '-'"
-        )
+    project = check_project_id(request.project_id)
     concept = request.concept
     moments = list(concept.key_moments)
     if not moments:
@@ -135,7 +137,7 @@ def plan_keyframes(
     bad_overrides = sorted(set(request.prompt_overrides) - set(ids))
     if bad_overrides:
         raise InvalidInput(f"prompt_overrides name unknown key moments {bad_overrides}")
-    width, height = resolve_size(request, cfg)
+    width, height = resolve_size(request)
     mood = concept.mood
     has_mood = concept.HasField("mood")
     video_prompt = ", ".join(p for p in (concept.prompt.strip(), request.style.strip()) if p)
@@ -194,7 +196,7 @@ def plan_keyframes(
             "png": cfg.png_compression,
         }
         digest = _hash(inputs)[:12]
-        key = f"outputs/{project}/seeds/seed_{index}_{digest}.png"
+        key = keyframe_key(project, index, digest)
         jobs.append(
             KeyframeJob(index, moment.id, float(moment.time), prompt, seed, spec, digest, key)
         )
@@ -233,8 +235,8 @@ def music_words(spec: SceneSpec) -> str:
 def load_characters(
     refs: list[common_pb2.ArtifactRef], store: ArtifactStore, cfg: SeederSettings
 ) -> list[Character]:
-    if len(refs) > cfg.max_characters:
-        raise InvalidInput(f"{len(refs)} character images given; at most {cfg.max_characters}")
+    if len(refs) > MAX_CHARACTER_IMAGES:
+        raise InvalidInput(f"{len(refs)} character images given; at most {MAX_CHARACTER_IMAGES}")
     limits = CharacterLimits(
         cfg.max_character_bytes, cfg.max_character_pixels, cfg.max_character_side
     )
@@ -388,8 +390,8 @@ def store_contact_sheet(
     cfg: SeederSettings,
 ) -> common_pb2.ArtifactRef:
     digest = _hash([j.input_hash for j in jobs])[:12]
-    key = f"outputs/{project}/seeds/contact_sheet_{digest}.png"
-    images = [decode_png(store.get_bytes(kf.image.key)) for kf in keyframes]
+    key = contact_sheet_key(project, digest)
+    images = [decode_image(store.get_bytes(kf.image.key)) for kf in keyframes]
     labels = [f"{j.index}: {j.moment_id} {j.spec.role} @{j.time:.1f}s" for j in jobs]
     sheet = contact_sheet(images, labels)
     return store.put_bytes(key, encode_png(sheet, 6), "image/png")

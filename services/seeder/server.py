@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import grpc
-from lumiere.v1 import seeder_pb2_grpc
+from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
 
-from services.common.grpc_server import serve
-from services.common.logs import setup_logging
-from services.common.settings import Settings, get_settings
-from services.common.storage import ArtifactStore, open_store
+from services.common.grpc_server import serve_stage
+from services.common.settings import Settings
+from services.common.storage import ArtifactStore
 from services.seeder.config import SeederSettings
 from services.seeder.servicer import SeederServicer
 
-SERVICE_NAME = "lumiere.v1.SeederService"
+SERVICE_NAME = seeder_pb2.DESCRIPTOR.services_by_name["SeederService"].full_name
 
 
 def add_to_server(
@@ -27,11 +26,4 @@ def add_to_server(
 
 
 async def main() -> None:
-    settings = get_settings()
-    setup_logging("seeder", settings.log_level)
-    store = open_store(settings)
-
-    def register(server: grpc.aio.Server) -> None:
-        add_to_server(server, settings, store)
-
-    await serve("seeder", f"{settings.host}:{settings.seeder_port}", register, [SERVICE_NAME])
+    await serve_stage("seeder", add_to_server, lambda settings: settings.seeder_port)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 import grpc
 from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
 
-from services.common.grpc_server import grpc_errors
-from services.common.progress import Finished, run_with_progress
+from services.common.progress import stage_events
 from services.common.storage import ArtifactStore
 from services.seeder.backends import ImageBackend, make_backend
 from services.seeder.config import SeederSettings
@@ -23,15 +23,9 @@ class SeederServicer(seeder_pb2_grpc.SeederServiceServicer):
         self.cfg = cfg
         self.backend = backend or make_backend(cfg)
 
-    @grpc_errors
     async def GenerateKeyframes(  # noqa: N802 - gRPC method name
         self, request: seeder_pb2.GenerateKeyframesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[seeder_pb2.GenerateKeyframesEvent]:
-        def work(report):  # type: ignore[no-untyped-def]
-            return generate_keyframes(request, self.store, self.cfg, self.backend, report)
-
-        async for event in run_with_progress("seeder", work):
-            if isinstance(event, Finished):
-                yield seeder_pb2.GenerateKeyframesEvent(result=event.value)
-            else:
-                yield seeder_pb2.GenerateKeyframesEvent(progress=event)
+        work = partial(generate_keyframes, request, self.store, self.cfg, self.backend)
+        async for event in stage_events("seeder", work, seeder_pb2.GenerateKeyframesEvent):
+            yield event

@@ -11,13 +11,18 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc, common_pb2
 
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.server import add_to_server
 from services.animator.sync_metric import analyze
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
-from tests.conftest import running_service
+from tests.support.animator_inputs import (
+    compose_request,
+    concept_from_truth,
+    plan_requests,
+    store_keyframes,
+)
+from tests.support.servers import running_service
 
 pytestmark = pytest.mark.integration
 
@@ -68,14 +73,7 @@ async def test_render_segments_in_parallel_and_compose(
         compose = [
             ev
             async for ev in stub.ComposeVideo(
-                animator_pb2.ComposeVideoRequest(
-                    project_id="p1",
-                    segments=segments,
-                    audio=audio,
-                    video=VIDEO,
-                    total_frames=total,
-                ),
-                timeout=120,
+                compose_request("p1", segments, audio, VIDEO, total), timeout=120
             )
         ]
     result = compose[-1].result

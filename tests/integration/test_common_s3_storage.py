@@ -8,24 +8,15 @@ from pathlib import Path
 import pytest
 
 from services.common.errors import NotFound
-from services.common.settings import Settings
 from services.common.storage import S3Store, UploadTooLarge, open_store
+from tests.support.s3_server import s3_settings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def s3(s3_endpoint: str, tmp_path: Path) -> S3Store:
-    settings = Settings(
-        data_dir=tmp_path,
-        storage_backend="s3",
-        s3_endpoint=s3_endpoint,
-        s3_access_key="test",
-        s3_secret_key="testtest",
-        s3_bucket="lumiere-test",
-        s3_region="us-east-1",
-    )
-    store = open_store(settings)
+    store = open_store(s3_settings(s3_endpoint, tmp_path, "lumiere-test"))
     assert isinstance(store, S3Store)
     return store
 
@@ -42,7 +33,7 @@ def test_round_trip_range_and_hash(s3: S3Store, tmp_path: Path) -> None:
     with s3.local_path(ref.key) as path:
         assert path.read_bytes() == data
 
-    src = tmp_path / "seed.png"
+    src = tmp_path / "keyframe.png"
     src.write_bytes(b"\x89PNG fake-but-opaque bytes")
     ref2 = s3.put_file("outputs/p1/seeds/seed_0.png", src, "image/png")
     assert s3.get_bytes(ref2.key) == src.read_bytes()

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,15 +23,15 @@ import pytest
 from lumiere.v1 import concept_pb2, seeder_pb2, seeder_pb2_grpc
 from PIL import Image, ImageDraw
 
+from services.common.images import decode_image
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.seeder.backends import BackendFailed, BackendUnavailable, ImageRequest, make_backend
 from services.seeder.backends.automatic1111 import Automatic1111Backend
 from services.seeder.backends.openai_images import OpenAIImagesBackend, pick_size
 from services.seeder.config import SeederSettings
-from services.seeder.images import decode_png
-from services.seeder.servicer import SeederServicer
-from tests.conftest import running_service
+from services.seeder.server import add_to_server
+from tests.support.servers import running_service
 
 pytestmark = pytest.mark.integration
 
@@ -220,14 +221,20 @@ def _character_ref(store: LocalStore) -> Any:
     return store.put_bytes("uploads/proj/character_0.png", buf.getvalue(), "image/png")
 
 
-def _seeder_with(seeder_cfg: Any) -> Any:
-    """An add_to_server for a SeederService using the given backend settings."""
-
-    def add(server: grpc.aio.Server, _s: Settings, st: LocalStore) -> list[str]:
-        seeder_pb2_grpc.add_SeederServiceServicer_to_server(SeederServicer(st, seeder_cfg), server)
-        return ["lumiere.v1.SeederService"]
-
-    return add
+async def generate(
+    seeder_cfg: SeederSettings,
+    settings: Settings,
+    store: LocalStore,
+    req: seeder_pb2.GenerateKeyframesRequest,
+) -> list[seeder_pb2.GenerateKeyframesEvent]:
+    """One GenerateKeyframes call on a real seeder server using the given backend settings."""
+    add = partial(add_to_server, cfg=seeder_cfg)
+    async with (
+        running_service(add, settings, store) as addr,
+        grpc.aio.insecure_channel(addr) as ch,
+    ):
+        stub = seeder_pb2_grpc.SeederServiceStub(ch)
+        return [ev async for ev in stub.GenerateKeyframes(req, timeout=30)]
 
 
 async def test_service_uses_openai_backend_and_composites_characters(
@@ -239,25 +246,20 @@ async def test_service_uses_openai_backend_and_composites_characters(
     ref = _character_ref(store)
     with fake_server(openai_handler()) as (url, got):
         seeder_cfg = cfg(backend="openai", base_url=url, api_key="sk-test")
-        async with (
-            running_service(_seeder_with(seeder_cfg), settings, store) as addr,
-            grpc.aio.insecure_channel(addr) as ch,
-        ):
-            stub = seeder_pb2_grpc.SeederServiceStub(ch)
-            req = seeder_pb2.GenerateKeyframesRequest(
-                project_id="proj", concept=concept, width=640, height=360, character_images=[ref]
-            )
-            events = [ev async for ev in stub.GenerateKeyframes(req, timeout=30)]
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=concept, width=640, height=360, character_images=[ref]
+        )
+        events = await generate(seeder_cfg, settings, store, req)
     assert len(got) == 2
     result = events[-1].result
     for kf in result.keyframes:
         assert kf.backend == "openai" and not kf.layers
-        img = decode_png(store.get_bytes(kf.image.key))
+        img = decode_image(store.get_bytes(kf.image.key))
         assert img.shape == (360, 640, 3)
         # The yellow character is composited over the green generated picture.
         yellow = (img[..., 0] > 150) & (img[..., 1] > 120) & (img[..., 2] < 100)
         assert yellow.mean() > 0.01
-    assert np.asarray(decode_png(store.get_bytes(result.contact_sheet.key))).size > 0
+    assert np.asarray(decode_image(store.get_bytes(result.contact_sheet.key))).size > 0
 
 
 async def test_service_maps_backend_refusal_to_failed_precondition(
@@ -267,16 +269,10 @@ async def test_service_maps_backend_refusal_to_failed_precondition(
     concept.key_moments.add(id="m0", time=0.0, prompt="x")
     with fake_server(openai_handler()) as (url, _got):
         seeder_cfg = cfg(backend="openai", base_url=url, api_key="wrong")
-        async with (
-            running_service(_seeder_with(seeder_cfg), settings, store) as addr,
-            grpc.aio.insecure_channel(addr) as ch,
-        ):
-            stub = seeder_pb2_grpc.SeederServiceStub(ch)
-            req = seeder_pb2.GenerateKeyframesRequest(
-                project_id="proj", concept=concept, width=256, height=256
-            )
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                async for _ in stub.GenerateKeyframes(req, timeout=30):
-                    pass
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=concept, width=256, height=256
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await generate(seeder_cfg, settings, store, req)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "Incorrect API key" in (err.value.details() or "")

@@ -7,9 +7,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import concept_pb2, seeder_pb2, seeder_pb2_grpc
 
+from services.common.images import decode_image
 from services.common.settings import Settings
 from services.common.storage import LocalStore
-from services.seeder.images import decode_png
 from services.seeder.server import add_to_server
 from tests.conftest import running_service
 
@@ -54,7 +54,7 @@ async def test_generate_keyframes_streams_progress_then_result(
     result = events[-1].result
     assert [k.key_moment_id for k in result.keyframes] == ["m0", "m1", "m2"]
     for kf in result.keyframes:
-        img = decode_png(store.get_bytes(kf.image.key))
+        img = decode_image(store.get_bytes(kf.image.key))
         assert img.shape == (270, 480, 3)
         assert kf.backend == "procedural" and len(kf.layers) == 3
     assert store.exists(result.contact_sheet.key)

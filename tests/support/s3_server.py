@@ -8,8 +8,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+
+from services.common.settings import Settings
 
 
 def free_port() -> int:
@@ -42,3 +45,16 @@ def moto_s3_server(start_timeout_s: float = 30.0) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def s3_settings(endpoint: str, data_dir: Path, bucket: str) -> Settings:
+    """Settings for an S3Store on the moto server at `endpoint`, in its own bucket."""
+    return Settings(
+        data_dir=data_dir,
+        storage_backend="s3",
+        s3_endpoint=endpoint,
+        s3_access_key="test",
+        s3_secret_key="testtest",
+        s3_bucket=bucket,
+        s3_region="us-east-1",
+    )

@@ -11,13 +11,18 @@ import pytest
 from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
 
 from services.animator.compose import compose_video
-from services.animator.fixtures import concept_from_truth, plan_requests, store_keyframes
 from services.animator.render import SegmentRenderer
 from services.animator.segment import build_plan, render_segment
 from services.animator.sync_metric import frame_changes, join_ratios
 from services.common.errors import InvalidInput, NotFound
 from services.common.storage import LocalStore
 from services.devstack.synth import SectionSpec, SongSpec, synth_song, write_audio
+from tests.support.animator_inputs import (
+    compose_request,
+    concept_from_truth,
+    plan_requests,
+    store_keyframes,
+)
 
 FPS = 12
 VIDEO = common_pb2.VideoSettings(width=192, height=108, fps=FPS, quality=common_pb2.QUALITY_PREVIEW)
@@ -127,9 +132,7 @@ def test_compose_joins_without_reencoding_and_syncs_audio(store: LocalStore, son
     reqs, total = plan_requests("p", concept, keyframes, VIDEO, FPS)
     segments = [render_segment(r, store, _noop).segment for r in reqs]
     result = compose_video(
-        animator_pb2.ComposeVideoRequest(
-            project_id="p", segments=segments, audio=audio, video=VIDEO, total_frames=total
-        ),
+        compose_request("p", segments, audio, VIDEO, total),
         store,
         _noop,
     )

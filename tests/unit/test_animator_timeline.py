@@ -6,20 +6,15 @@ import pytest
 from lumiere.v1 import common_pb2
 
 from services.animator.presets import resolve_profile
-from services.animator.timeline import (
-    FrameRange,
-    keyframe_frame,
-    total_frames,
-    validate_frame_range,
-    validate_tiling,
-)
+from services.animator.timeline import FrameRange, validate_frame_range, validate_tiling
+from services.common.contract import time_to_frame, total_frames
 from services.common.errors import InvalidInput
 
 
 def test_frame_counts() -> None:
     assert total_frames(45.0, 30) == 1350
     assert total_frames(10.01, 24) == 240
-    assert keyframe_frame(2.49, 30) == 75
+    assert time_to_frame(2.49, 30) == 75
 
 
 def test_tiling_accepts_exact_cover() -> None:

@@ -7,7 +7,7 @@ import pytest
 from lumiere.v1 import concept_pb2
 
 from services.concept.analysis import analyse
-from services.concept.moments import MIN_GAP_S, assign_roles, select_times
+from services.concept.moments import MIN_GAP_S, SongShape, assign_roles, select_times
 from services.concept.structure import SectionInfo
 from services.devstack.synth import demo_spec, synth_song
 
@@ -67,7 +67,7 @@ def test_count_capped_by_spacing_on_a_short_song(demo) -> None:  # type: ignore[
 
 
 def test_select_times_without_structure() -> None:
-    times = select_times(7, 30.0, [], np.arange(0, 30, 2.0), np.full(300, 0.5), 10.0)
+    times = select_times(7, SongShape(30.0, [], np.arange(0, 30, 2.0), np.full(300, 0.5), 10.0))
     assert len(times) == 7
     _check_times(times, 30.0)
     assert all(t in np.arange(0, 30, 2.0) for t in times)
@@ -81,7 +81,7 @@ def test_select_times_many_sections_keeps_biggest_changes() -> None:
         SectionInfo(30, 40, "breakdown", "breakdown 1", 3, 0.2),
         SectionInfo(40, 60, "drop", "drop 1", 2, 0.95),
     ]
-    times = select_times(3, 60.0, secs, np.arange(0, 60, 2.0), np.full(600, 0.5), 10.0)
+    times = select_times(3, SongShape(60.0, secs, np.arange(0, 60, 2.0), np.full(600, 0.5), 10.0))
     # The loudest section (the drop) is the climax; the barely-changing verse is dropped.
     assert times[0] == 0.0 and 40.0 in times and 10.0 not in times
     assert len(times) == 3

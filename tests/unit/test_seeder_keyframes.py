@@ -10,11 +10,12 @@ import pytest
 from lumiere.v1 import concept_pb2, seeder_pb2
 from PIL import Image, ImageDraw
 
+from services.common.contract import MAX_CHARACTER_IMAGES, MIN_SIDE
 from services.common.errors import InvalidInput
+from services.common.images import decode_image
 from services.common.storage import LocalStore
 from services.seeder.backends import make_backend
 from services.seeder.config import SeederSettings
-from services.seeder.images import decode_png
 from services.seeder.keyframes import generate_keyframes
 
 ROLES = [
@@ -73,9 +74,11 @@ def test_keyframes_are_stored_in_order_with_metadata_and_layers(store: LocalStor
         assert kf.image.key.endswith(".png") and kf.image.content_type == "image/png"
         assert kf.backend == "procedural" and len(kf.palette) == 5
         assert kf.time == i * 8.0 and kf.prompt == "ocean sunset"
-        img = decode_png(store.get_bytes(kf.image.key))
+        img = decode_image(store.get_bytes(kf.image.key))
         assert img.shape == (180, 320, 3)
-        assert [decode_png(store.get_bytes(x.key)).shape for x in kf.layers] == [(180, 320, 4)] * 3
+        assert [decode_image(store.get_bytes(x.key)).shape for x in kf.layers] == [
+            (180, 320, 4)
+        ] * 3
         assert store.exists(kf.image.key.replace(".png", ".json"))
     assert len({k.seed for k in res.keyframes}) == 5
     assert store.exists(res.contact_sheet.key)
@@ -110,7 +113,7 @@ def test_rerun_reuses_stored_keyframes(store: LocalStore) -> None:
 
 def test_keyframes_of_one_video_differ(store: LocalStore) -> None:
     res, _ = run(request(), store)
-    imgs = [decode_png(store.get_bytes(k.image.key)).astype(np.float32) for k in res.keyframes]
+    imgs = [decode_image(store.get_bytes(k.image.key)).astype(np.float32) for k in res.keyframes]
     for i in range(len(imgs)):
         for j in range(i + 1, len(imgs)):
             assert np.abs(imgs[i] - imgs[j]).mean() > 5.0, (i, j)
@@ -125,14 +128,14 @@ def test_subset_and_prompt_override(store: LocalStore) -> None:
     assert res.keyframes[0].image.key == full.keyframes[1].image.key  # index kept: seed_1_...
     assert res.keyframes[1].prompt == "fire and embers"
     assert res.keyframes[1].image.key != full.keyframes[3].image.key
-    fire = decode_png(store.get_bytes(res.keyframes[1].image.key)).astype(float)
+    fire = decode_image(store.get_bytes(res.keyframes[1].image.key)).astype(float)
     assert fire[..., 0].mean() > fire[..., 2].mean()
 
 
 def test_style_is_added_and_defaults_to_720p(store: LocalStore) -> None:
     res, _ = run(request(width=0, height=0, style="retro", key_moment_ids=["km0"]), store)
     assert res.keyframes[0].prompt == "ocean sunset, retro"
-    assert decode_png(store.get_bytes(res.keyframes[0].image.key)).shape == (720, 1280, 3)
+    assert decode_image(store.get_bytes(res.keyframes[0].image.key)).shape == (720, 1280, 3)
 
 
 @pytest.mark.parametrize(
@@ -167,6 +170,24 @@ def test_bad_character_image_is_rejected(store: LocalStore) -> None:
         run(request(character_images=[ref]), store)
 
 
+def test_more_character_images_than_the_contract_allows_are_rejected(store: LocalStore) -> None:
+    refs = [
+        store.put_bytes(f"uploads/p1/character_{i}.png", _character_png(), "image/png")
+        for i in range(MAX_CHARACTER_IMAGES + 1)
+    ]
+    with pytest.raises(InvalidInput, match=f"at most {MAX_CHARACTER_IMAGES}"):
+        run(request(character_images=refs), store)
+
+
+def test_smallest_contract_size_renders(store: LocalStore) -> None:
+    res, _ = run(request(width=MIN_SIDE, height=MIN_SIDE, key_moment_ids=["km0"]), store)
+    assert decode_image(store.get_bytes(res.keyframes[0].image.key)).shape == (
+        MIN_SIDE,
+        MIN_SIDE,
+        3,
+    )
+
+
 def test_character_is_composited_into_every_keyframe(store: LocalStore) -> None:
     ref = store.put_bytes("uploads/p1/character_0.png", _character_png(), "image/png")
     with_char, _ = run(request(character_images=[ref]), store)
@@ -174,7 +195,7 @@ def test_character_is_composited_into_every_keyframe(store: LocalStore) -> None:
     for a, b in zip(with_char.keyframes, without.keyframes, strict=True):
         assert a.image.key != b.image.key
         assert len(a.layers) == 4  # background, mid, foreground, character
-        char_layer = decode_png(store.get_bytes(a.layers[3].key))
+        char_layer = decode_image(store.get_bytes(a.layers[3].key))
         assert (char_layer[..., 3] > 127).mean() > 0.02
 
 
@@ -218,7 +239,7 @@ def test_http_style_backends_get_music_words_and_a_composed_init_image(store: Lo
     assert climax.prompt.startswith("ocean sunset, ") and "very energetic" in climax.prompt
     assert "gentle" in intro.prompt
     for req in backend.requests:
-        init = decode_png(req.init_image or b"")
+        init = decode_image(req.init_image or b"")
         assert init.shape == (180, 320, 3)  # the procedural composition, characters included
     # The keyframe keeps the user's prompt; the backend prompt is in the metadata.
     assert [k.prompt for k in res.keyframes] == ["ocean sunset", "ocean sunset"]

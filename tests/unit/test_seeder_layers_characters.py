@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from services.seeder.characters import character_height, load_character, scale_character
-from services.seeder.scene import SceneSpec, Sprite, render_scene
-
-
-def person_png() -> bytes:
-    img = Image.new("RGB", (200, 400), (250, 250, 250))
-    d = ImageDraw.Draw(img)
-    d.ellipse((70, 10, 130, 70), fill=(220, 170, 140))
-    d.rectangle((60, 75, 140, 250), fill=(190, 30, 60))
-    d.rectangle((30, 80, 58, 220), fill=(190, 30, 60))
-    d.rectangle((65, 250, 95, 390), fill=(20, 30, 80))
-    d.rectangle((105, 250, 135, 390), fill=(20, 30, 80))
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
+from services.seeder.scene import Sprite, render_scene
+from tests.support.pictures import person_png, scene
 
 
 def composite(layers: list[np.ndarray]) -> np.ndarray:
@@ -35,16 +20,7 @@ def composite(layers: list[np.ndarray]) -> np.ndarray:
 
 def render(role: str, w: int = 480, h: int = 270, chars: list[Sprite] | None = None, seed: int = 3):  # type: ignore[no-untyped-def]
     return render_scene(
-        SceneSpec(
-            prompt="ocean sunset",
-            width=w,
-            height=h,
-            seed=seed,
-            video_prompt="ocean sunset",
-            role=role,
-            intensity=0.6,
-            characters=chars or [],
-        )
+        scene("ocean sunset", w, h, seed, role=role, intensity=0.6, characters=chars or [])
     )
 
 

@@ -6,14 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from services.seeder.images import encode_png
+from services.common.images import encode_png
 from services.seeder.palette import build_palette
-from services.seeder.scene import SceneSpec, render_scene
+from services.seeder.scene import render_scene
 from services.seeder.vocabulary import FAMILIES, VOCABULARY, interpret
-
-
-def spec(prompt: str, w: int = 320, h: int = 180, seed: int = 1, **kw: object) -> SceneSpec:
-    return SceneSpec(prompt=prompt, width=w, height=h, seed=seed, video_prompt=prompt, **kw)  # type: ignore[arg-type]
+from tests.support.pictures import scene as spec
 
 
 def hue_hist(img: np.ndarray) -> np.ndarray:
@@ -91,7 +88,7 @@ def test_intensity_and_role_follow_the_music() -> None:
 
 
 def test_mood_descriptors_tint_the_picture() -> None:
-    base = dict(prompt="ocean", w=320, h=180, seed=4, role="build", intensity=0.5)
+    base = dict(prompt="ocean", width=320, height=180, seed=4, role="build", intensity=0.5)
     dark = render_scene(spec(**base, mood_words="dark melancholy"))  # type: ignore[arg-type]
     happy = render_scene(spec(**base, mood_words="happy euphoric"))  # type: ignore[arg-type]
     assert happy.image.mean() > dark.image.mean() + 5
@@ -117,7 +114,7 @@ def _mirror_correlation(img: np.ndarray, shore: int, rows: int = 20) -> float:
 
 
 def test_water_with_a_city_mirrors_the_skyline() -> None:
-    kw = dict(w=640, h=360, seed=5, role="climax", intensity=0.6)
+    kw = dict(width=640, height=360, seed=5, role="climax", intensity=0.6)
     river = render_scene(spec("neon city by the river", **kw))  # type: ignore[arg-type]
     street = render_scene(spec("neon city street", **kw))  # type: ignore[arg-type]
     # The climax horizon sits at 55% of the height, jittered by up to 9 px per seed.

@@ -12,9 +12,13 @@ from __future__ import annotations
 import httpx
 
 from services.seeder.backends.base import GeneratedImage, ImageRequest
-from services.seeder.backends.http import BackendFailed, b64_png, decode_b64_image, post_json
+from services.seeder.backends.http import (
+    BackendFailed,
+    HttpImageBackend,
+    b64_png,
+    decode_b64_image,
+)
 from services.seeder.config import SeederSettings
-from services.seeder.images import dominant_palette, fit_cover
 
 # Stable Diffusion works in multiples of 8 and is slow and odd far above its training size.
 MAX_GEN_SIDE = 1024
@@ -25,7 +29,7 @@ def generation_size(width: int, height: int) -> tuple[int, int]:
     return max(64, int(width * k) // 8 * 8), max(64, int(height * k) // 8 * 8)
 
 
-class Automatic1111Backend:
+class Automatic1111Backend(HttpImageBackend):
     name = "automatic1111"
     accepts_init_image = True
 
@@ -35,10 +39,7 @@ class Automatic1111Backend:
                 "LUMIERE_SEEDER_BASE_URL must be set for the automatic1111 backend "
                 "(e.g. http://127.0.0.1:7860)"
             )
-        self.cfg = cfg
-        self.base = cfg.base_url.rstrip("/")
-        self.client = client or httpx.Client(timeout=httpx.Timeout(cfg.timeout_s, connect=10.0))
-        self.backoff_s = 0.5
+        super().__init__(cfg, cfg.base_url, client)
 
     def identity(self) -> str:
         c = self.cfg
@@ -64,21 +65,15 @@ class Automatic1111Backend:
             payload["denoising_strength"] = self.cfg.denoising_strength
             payload["resize_mode"] = 2  # "resize and fill": keep the whole character in frame
         url = f"{self.base}/sdapi/v1/{endpoint}"
-        body = post_json(
-            self.client,
-            url,
-            payload,
-            backend=self.name,
-            retries=self.cfg.retries,
-            backoff_s=self.backoff_s,
-        )
+        body = self.post(url, payload)
         images = body.get("images")
         if not isinstance(images, list) or not images or not isinstance(images[0], str):
             raise BackendFailed(f"automatic1111 backend at {url} returned no images")
-        rgb = fit_cover(decode_b64_image(images[0], self.name), request.width, request.height)
-        return GeneratedImage(
-            image=rgb,
-            palette=dominant_palette(rgb),
+        return self.fitted(
+            decode_b64_image(images[0], self.name),
+            request.width,
+            request.height,
             characters_included=request.init_image is not None,
-            info={"endpoint": endpoint, "generated_size": f"{gw}x{gh}"},
+            endpoint=endpoint,
+            generated_size=f"{gw}x{gh}",
         )

@@ -3,6 +3,10 @@
 Transient failures (connection errors, timeouts, 429, 5xx) are retried with exponential backoff
 (tenacity); anything else fails at once with the service's own message, so a wrong URL or API key
 is reported as such instead of being retried.
+
+This is the only retry layer for the seeder's outbound HTTP. Nothing above it retries an image
+request: the seeder's gRPC call is retried as a whole by the orchestrator's stage retry policy
+(see services/common/grpc_client.py), and only after these retries ran out (UNAVAILABLE).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from tenacity import (
 )
 
 from services.common.errors import LumiereError
+from services.common.images import cover_fit
+from services.seeder.backends.base import GeneratedImage
 from services.seeder.characters import CharacterLimits, decode_image
+from services.seeder.config import SeederSettings
+from services.seeder.images import dominant_palette
 
 
 class BackendFailed(LumiereError):
@@ -119,3 +127,40 @@ def decode_b64_image(data: str, backend: str) -> np.ndarray:
 
 def b64_png(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+class HttpImageBackend:
+    """What the HTTP backends share: settings, one client, the retried POST, the final fit."""
+
+    name: str
+
+    def __init__(self, cfg: SeederSettings, base: str, client: httpx.Client | None) -> None:
+        self.cfg = cfg
+        self.base = base.rstrip("/")
+        self.client = client or httpx.Client(timeout=httpx.Timeout(cfg.timeout_s, connect=10.0))
+        self.backoff_s = 0.5
+
+    def post(
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return post_json(
+            self.client,
+            url,
+            payload,
+            backend=self.name,
+            retries=self.cfg.retries,
+            headers=headers,
+            backoff_s=self.backoff_s,
+        )
+
+    def fitted(
+        self, rgb: np.ndarray, width: int, height: int, characters_included: bool, **info: str
+    ) -> GeneratedImage:
+        """The answer at exactly the requested size, with its palette."""
+        rgb = cover_fit(rgb, width, height)
+        return GeneratedImage(
+            image=rgb,
+            palette=dominant_palette(rgb),
+            characters_included=characters_included,
+            info=info,
+        )

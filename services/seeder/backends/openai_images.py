@@ -15,11 +15,10 @@ from services.seeder.backends.base import GeneratedImage, ImageRequest
 from services.seeder.backends.http import (
     BackendFailed,
     BackendUnavailable,
+    HttpImageBackend,
     decode_b64_image,
-    post_json,
 )
 from services.seeder.config import SeederSettings
-from services.seeder.images import dominant_palette, fit_cover
 
 # Sizes each model family accepts, as (width, height).
 SIZES = {
@@ -36,17 +35,14 @@ def pick_size(model: str, width: int, height: int) -> tuple[int, int]:
     return min(SIZES[family], key=lambda s: (abs(s[0] / s[1] - target), -s[0] * s[1]))
 
 
-class OpenAIImagesBackend:
+class OpenAIImagesBackend(HttpImageBackend):
     name = "openai"
     accepts_init_image = False
 
     def __init__(self, cfg: SeederSettings, client: httpx.Client | None = None) -> None:
-        self.cfg = cfg
-        self.base = (cfg.base_url or "https://api.openai.com").rstrip("/")
         if not cfg.api_key:
             raise BackendFailed("LUMIERE_SEEDER_API_KEY must be set for the openai backend")
-        self.client = client or httpx.Client(timeout=httpx.Timeout(cfg.timeout_s, connect=10.0))
-        self.backoff_s = 0.5
+        super().__init__(cfg, cfg.base_url or "https://api.openai.com", client)
 
     def identity(self) -> str:
         return f"openai:{self.base}:{self.cfg.model}"
@@ -65,15 +61,7 @@ class OpenAIImagesBackend:
         if self.cfg.model.startswith("dall-e"):
             payload["response_format"] = "b64_json"
         url = f"{self.base}/v1/images/generations"
-        body = post_json(
-            self.client,
-            url,
-            payload,
-            backend=self.name,
-            retries=self.cfg.retries,
-            headers={"Authorization": f"Bearer {self.cfg.api_key}"},
-            backoff_s=self.backoff_s,
-        )
+        body = self.post(url, payload, headers={"Authorization": f"Bearer {self.cfg.api_key}"})
         data = body.get("data")
         if not isinstance(data, list) or not data or not isinstance(data[0], dict):
             raise BackendFailed(f"openai backend at {url} returned no images")
@@ -84,12 +72,13 @@ class OpenAIImagesBackend:
             rgb = self._download(item["url"])
         else:
             raise BackendFailed(f"openai backend at {url} returned neither b64_json nor url")
-        rgb = fit_cover(rgb, request.width, request.height)
-        return GeneratedImage(
-            image=rgb,
-            palette=dominant_palette(rgb),
+        return self.fitted(
+            rgb,
+            request.width,
+            request.height,
             characters_included=False,
-            info={"size": f"{w}x{h}", "revised_prompt": str(item.get("revised_prompt", ""))},
+            size=f"{w}x{h}",
+            revised_prompt=str(item.get("revised_prompt", "")),
         )
 
     def _download(self, url: str):  # type: ignore[no-untyped-def]

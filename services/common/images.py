@@ -1,4 +1,7 @@
-"""Keyframe images: decode, normalise to RGB(A) uint8, cover-fit to the render canvas."""
+"""Image codec shared by the stages that read and write keyframes (seeder, animator).
+
+Pixels are RGB or RGBA uint8 arrays (height x width x channels); PNG is the storage format.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,31 @@ import numpy as np
 from services.common.errors import InvalidInput
 
 
-def decode_image(data: bytes, what: str) -> np.ndarray:
+def encode_png(img: np.ndarray, compression: int = 1) -> bytes:
+    """RGB(A) uint8 -> PNG bytes; same pixels -> same bytes (no timestamps, fixed zlib level)."""
+    if img.ndim == 3 and img.shape[2] == 4:
+        bgr = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    elif img.ndim == 3:
+        bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    else:
+        bgr = img
+    # The SUB filter with RLE is ~2x faster than libpng's default adaptive filtering for the
+    # same size on these smooth, grainy pictures (measured: 30 ms vs 68 ms per 720p image+layer).
+    params = [cv2.IMWRITE_PNG_COMPRESSION, int(compression)]
+    if compression <= 3:
+        params += [
+            cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE,
+            cv2.IMWRITE_PNG_FILTER,
+            cv2.IMWRITE_PNG_FILTER_SUB,
+        ]
+    ok, buf = cv2.imencode(".png", bgr, params)
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def decode_image(data: bytes, what: str = "image") -> np.ndarray:
     """Decode PNG/JPEG/WebP bytes to RGB or RGBA uint8 (alpha kept when present)."""
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None or decoded.size == 0:
@@ -26,17 +53,11 @@ def decode_image(data: bytes, what: str) -> np.ndarray:
     return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
 
 
-def aspect_of(data: bytes) -> float | None:
-    """Width/height of an encoded image without keeping the pixels."""
-    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
-    if arr is None or arr.size == 0:
-        return None
-    return arr.shape[1] / arr.shape[0]
-
-
 def cover_fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
     """Scale and centre-crop so the image covers width x height exactly (no bars)."""
     h, w = img.shape[:2]
+    if (w, h) == (width, height):
+        return img
     scale = max(width / w, height / h)
     new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2
 
-from services.animator.timeline import keyframe_frame, total_frames
+from services.common.contract import keyframe_key, time_to_frame, total_frames
+from services.common.images import encode_png
 from services.common.storage import ArtifactStore
 
 
@@ -36,14 +37,6 @@ def keyframe_image(width: int, height: int, seed: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    channels = rgb.shape[2] if rgb.ndim == 3 else 1
-    code = cv2.COLOR_RGBA2BGRA if channels == 4 else cv2.COLOR_RGB2BGR
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, code))
-    assert ok
-    return buf.tobytes()
-
-
 def store_keyframes(
     store: ArtifactStore,
     project: str,
@@ -55,22 +48,21 @@ def store_keyframes(
     out = []
     for i, t in enumerate(times):
         img = keyframe_image(width, height, seed=100 + i)
-        ref = store.put_bytes(f"outputs/{project}/seeds/kf_{i}.png", png_bytes(img), "image/png")
+        key = keyframe_key(project, i, "fixture")
+        ref = store.put_bytes(key, encode_png(img), "image/png")
         kf = seeder_pb2.Keyframe(key_moment_id=f"km{i}", time=t, image=ref)
         if layers:
             fg = np.zeros((height, width, 4), np.uint8)
             cv2.circle(fg, (width // 2, height * 2 // 3), height // 4, (250, 240, 220, 255), -1)
             kf.layers.append(
                 store.put_bytes(
-                    f"outputs/{project}/seeds/kf_{i}_bg.png",
-                    png_bytes(np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])),
+                    key.replace(".png", "_bg.png"),
+                    encode_png(np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])),
                     "image/png",
                 )
             )
             kf.layers.append(
-                store.put_bytes(
-                    f"outputs/{project}/seeds/kf_{i}_fg.png", png_bytes(fg), "image/png"
-                )
+                store.put_bytes(key.replace(".png", "_fg.png"), encode_png(fg), "image/png")
             )
         out.append(kf)
     return out
@@ -166,7 +158,7 @@ def plan_requests(
 ) -> tuple[list[animator_pb2.RenderSegmentRequest], int]:
     """The orchestrator's plan: segment i = [f_i, f_{i+1}) from keyframe i into keyframe i+1."""
     total = total_frames(concept.duration_seconds, fps)
-    starts = [keyframe_frame(kf.time, fps) for kf in keyframes] + [total]
+    starts = [time_to_frame(kf.time, fps) for kf in keyframes] + [total]
     reqs = []
     for i, kf in enumerate(keyframes):
         req = animator_pb2.RenderSegmentRequest(
@@ -183,3 +175,16 @@ def plan_requests(
             req.to_keyframe.CopyFrom(keyframes[i + 1])
         reqs.append(req)
     return reqs, total
+
+
+def compose_request(
+    project: str,
+    segments: list[animator_pb2.Segment],
+    audio: common_pb2.ArtifactRef,
+    video: common_pb2.VideoSettings,
+    total: int,
+) -> animator_pb2.ComposeVideoRequest:
+    """The orchestrator's last call: join the rendered segments and mux the song."""
+    return animator_pb2.ComposeVideoRequest(
+        project_id=project, segments=segments, audio=audio, video=video, total_frames=total
+    )
