@@ -1,17 +1,12 @@
 """Project state in SQL: SQLite by default, PostgreSQL when LUMIERE_DATABASE_URL points at one.
 
 One data layer (SQLAlchemy Core, synchronous; callers run it in a thread so the event loop never
-blocks): the tables and their migrations are schema.py, the rows as read are rows.py, the stage
-tasks task_db.py (`ProjectDB.tasks`). Stage outputs are stored as serialized protobuf messages.
+blocks): the tables and their migrations are schema.py, the rows as read rows.py, the leases
+leases.py (`ProjectDB.leases`) and the stage tasks task_db.py (`ProjectDB.tasks`). Stage outputs
+are stored as serialized protobuf messages.
 
 Every write has a named method with typed arguments (`save_concept`, `save_video`, `fail`, ...):
 callers never name columns, so a renamed column is a change to this module only.
-
-Concurrency between orchestrator replicas: a project is processed only by the replica holding its
-lease (`lease_owner`, `lease_expires`). Claims are compare-and-set UPDATEs (atomic in both
-databases); on PostgreSQL candidates are picked with SELECT … FOR UPDATE SKIP LOCKED under a
-transaction-scoped advisory lock so the global concurrency limit is counted consistently. Every
-write a runner makes is fenced by its lease: a replica that lost its lease cannot overwrite state.
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ from sqlalchemy.engine import Connection
 from services.common import stages
 from services.common.stages import ACTIVE_STATES, StageValue, StateValue
 from services.orchestrator.fencing import LeaseLost, lease_held
+from services.orchestrator.leases import LeaseDB
 from services.orchestrator.overrides import RunOverrides
 from services.orchestrator.rows import (
     ProjectRow,
@@ -48,14 +44,6 @@ _VIDEO_COLUMNS = {
 }
 
 
-def _appended(owner: str) -> Any:
-    """processed_by + "," + owner (just owner when empty), in SQL."""
-    return sa.case(
-        (sa.func.coalesce(projects.c.processed_by, "") == "", owner),
-        else_=projects.c.processed_by + "," + owner,
-    )
-
-
 def _progress_blob(stage: str, message: str) -> bytes:
     return common_pb2.Progress(stage=stage, message=message).SerializeToString()
 
@@ -64,10 +52,9 @@ class ProjectDB:
     """Synchronous data access; call it through asyncio.to_thread from async code."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         self.engine = make_engine(url)
-        self.is_postgres = self.engine.dialect.name == "postgresql"
         migrate(self.engine)
+        self.leases = LeaseDB(self.engine)
         self.tasks = TaskDB(self.engine)
 
     def close(self) -> None:
@@ -213,112 +200,6 @@ class ProjectDB:
             conn.execute(tasks.delete().where(tasks.c.project_id == project_id))
             result = conn.execute(projects.delete().where(projects.c.id == project_id))
             return result.rowcount == 1
-
-    # -- leases -------------------------------------------------------------------------------
-
-    def claim(
-        self, owner: str, now: float, lease_s: float, limit: int, global_max: int
-    ) -> list[str]:
-        """Take up to `limit` queued projects whose lease is free, expired or already ours."""
-        claimed: list[str] = []
-        with self._tx() as conn:
-            if self.is_postgres:
-                # Serialise claims between replicas so the global limit is counted consistently.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215002)"))
-            live = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(projects)
-                .where(
-                    projects.c.run_requested_at.is_not(None),
-                    projects.c.lease_owner.is_not(None),
-                    projects.c.lease_owner != owner,
-                    projects.c.lease_expires >= now,
-                )
-            ).scalar_one()
-            mine = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(projects)
-                .where(projects.c.lease_owner == owner, projects.c.lease_expires >= now)
-                .where(projects.c.run_requested_at.is_not(None))
-            ).scalar_one()
-            room = min(limit, global_max - live - mine)
-            if room <= 0:
-                return []
-            free = sa.or_(
-                projects.c.lease_owner.is_(None),
-                projects.c.lease_expires < now,
-            )
-            candidates = conn.execute(
-                sa.select(projects.c.id)
-                .where(projects.c.run_requested_at.is_not(None), free)
-                .order_by(projects.c.run_requested_at, projects.c.id)
-                .limit(room)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for (pid,) in candidates:
-                result = conn.execute(
-                    projects.update()
-                    .where(projects.c.id == pid, projects.c.run_requested_at.is_not(None), free)
-                    .values(
-                        lease_owner=owner,
-                        lease_expires=now + lease_s,
-                        claims=projects.c.claims + 1,
-                        processed_by=_appended(owner),
-                    )
-                )
-                if result.rowcount == 1:
-                    claimed.append(pid)
-        return claimed
-
-    def reclaim_own(self, owner: str, now: float, lease_s: float) -> list[str]:
-        """After a restart: our own unexpired leases (we are the same replica id) are ours again."""
-        with self._tx() as conn:
-            rows = conn.execute(
-                sa.select(projects.c.id).where(
-                    projects.c.lease_owner == owner, projects.c.run_requested_at.is_not(None)
-                )
-            ).all()
-            ids = [r[0] for r in rows]
-            if ids:
-                conn.execute(
-                    projects.update()
-                    .where(projects.c.id.in_(ids))
-                    .values(
-                        lease_expires=now + lease_s,
-                        claims=projects.c.claims + 1,
-                        processed_by=_appended(owner),
-                    )
-                )
-        return ids
-
-    def renew(self, owner: str, project_ids: Sequence[str], now: float, lease_s: float) -> set[str]:
-        """Extend our leases; returns the ids we still hold."""
-        if not project_ids:
-            return set()
-        with self._tx() as conn:
-            conn.execute(
-                projects.update()
-                .where(projects.c.id.in_(list(project_ids)), projects.c.lease_owner == owner)
-                .where(projects.c.run_requested_at.is_not(None))
-                .values(lease_expires=now + lease_s)
-            )
-            rows = conn.execute(
-                sa.select(projects.c.id).where(
-                    projects.c.id.in_(list(project_ids)),
-                    projects.c.lease_owner == owner,
-                    projects.c.run_requested_at.is_not(None),
-                )
-            ).all()
-        return {r[0] for r in rows}
-
-    def release(self, owner: str, project_id: str) -> None:
-        """Give a lease back without finishing (graceful shutdown): another replica resumes."""
-        with self._tx() as conn:
-            conn.execute(
-                projects.update()
-                .where(projects.c.id == project_id, projects.c.lease_owner == owner)
-                .values(lease_owner=None, lease_expires=None)
-            )
 
     # -- projects: what a run writes (fenced by its lease) --------------------------------------
 

@@ -94,7 +94,9 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        mine = await asyncio.to_thread(self.db.reclaim_own, self.owner, now(), self.config.lease_s)
+        mine = await asyncio.to_thread(
+            self.db.leases.reclaim_own, self.owner, now(), self.config.lease_s
+        )
         for pid in mine:
             log.info("resuming project %s (our lease from a previous run)", pid)
             self._launch(pid)
@@ -159,7 +161,7 @@ class Engine:
                 continue
             try:
                 ids = await asyncio.to_thread(
-                    self.db.claim,
+                    self.db.leases.claim,
                     self.owner,
                     now(),
                     self.config.lease_s,
@@ -183,7 +185,7 @@ class Engine:
                 continue
             try:
                 held = await asyncio.to_thread(
-                    self.db.renew, self.owner, ids, now(), self.config.lease_s
+                    self.db.leases.renew, self.owner, ids, now(), self.config.lease_s
                 )
             except Exception:  # noqa: BLE001
                 log.exception("renewing leases failed")
@@ -218,7 +220,9 @@ class Engine:
             log.info("run of %s stopped (%s)", project_id, reason or "cancelled")
             if reason == "shutdown":
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(asyncio.to_thread(self.db.release, self.owner, project_id))
+                    await asyncio.shield(
+                        asyncio.to_thread(self.db.leases.release, self.owner, project_id)
+                    )
         except LeaseLost:
             log.warning("run of %s stopped: lease lost", project_id)
         except Exception as exc:  # noqa: BLE001

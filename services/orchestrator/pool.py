@@ -1,6 +1,8 @@
 """The animator replica pool: round-robin over replicas, bounded in-flight calls per replica, and
 slots granted fairly between projects (round-robin over the projects that are waiting), so one
-long song cannot starve the others.
+long song cannot starve the others. A replica a call lost is marked down for a few seconds and
+not picked while another one is up; the attempts of one call avoid the replicas that failed it
+(`ReplicaAttempts`).
 """
 
 from __future__ import annotations
@@ -54,10 +56,8 @@ class Replica:
     stub: animator_pb2_grpc.AnimatorServiceStub
     capacity: int
     inflight: int = 0
-    # After UNAVAILABLE the replica is avoided until then (other replicas are tried first).
+    # After the replica was lost by a call it is not picked until then while another is up.
     down_until: float = 0.0
-    failures: int = 0
-    served: int = 0
 
 
 @dataclass
@@ -92,7 +92,6 @@ class AnimatorPool:
             await r.channel.close()
 
     def mark_down(self, replica: Replica, seconds: float = 3.0) -> None:
-        replica.failures += 1
         replica.down_until = time.monotonic() + seconds
         # Calls waiting for an up replica may take this one once it is back.
         with contextlib.suppress(RuntimeError):
@@ -169,12 +168,6 @@ class AnimatorPool:
         """Slots for the attempts of one call, each avoiding the replicas that failed it."""
         return ReplicaAttempts(self, project_id)
 
-    def stats(self) -> list[dict[str, object]]:
-        return [
-            {"target": r.target, "inflight": r.inflight, "served": r.served, "failures": r.failures}
-            for r in self.replicas
-        ]
-
 
 class ReplicaAttempts:
     """The replicas one call was tried on; each new attempt avoids the ones that failed it.
@@ -204,7 +197,6 @@ class ReplicaAttempts:
                     self.pool.mark_down(replica)
                 self._failed_on(replica.target)
                 raise
-            replica.served += 1
 
     def _failed_on(self, target: str) -> None:
         self.avoid.add(target)

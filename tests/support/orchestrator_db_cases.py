@@ -52,7 +52,7 @@ def test_project_round_trip_and_outputs_survive_reopen(make_db) -> None:  # type
     assert db.insert_project("p1", "neon city", _spec("p1"), now=100.0)
     assert not db.insert_project("p1", "again", _spec("p1"), now=101.0)
     assert db.request_run("p1", FULL, 102.0, [PS.PROJECT_STATE_CREATED]) is not None
-    assert db.claim("A", now=103.0, lease_s=10, limit=5, global_max=5) == ["p1"]
+    assert db.leases.claim("A", now=103.0, lease_s=10, limit=5, global_max=5) == ["p1"]
     concept = concept_pb2.Concept(duration_seconds=8.0, tempo_bpm=120)
     db.save_concept("p1", "A", concept, now=104.0)
     db.save_state("p1", "A", PS.PROJECT_STATE_CONCEPT_GENERATED, common_pb2.Progress(), 104.0)
@@ -84,7 +84,7 @@ def test_run_outputs_are_saved_by_name(make_db) -> None:  # type: ignore[no-unty
     db.insert_project("p", "x", _spec("p"), now=1.0)
     overrides = RunOverrides(segment_seeds={2: 7}, redraw=("km1",))
     db.request_run("p", common_pb2.RUN_KIND_REGENERATE, 2.0, [PS.PROJECT_STATE_CREATED], overrides)
-    db.claim("A", now=3.0, lease_s=10, limit=1, global_max=1)
+    db.leases.claim("A", now=3.0, lease_s=10, limit=1, global_max=1)
     preview = common_pb2.ArtifactRef(key="outputs/p/preview.mp4")
     db.save_video("p", "A", PREVIEW, preview, "hash-p", now=4.0)
     row = db.get("p")
@@ -107,7 +107,7 @@ def test_a_plan_counts_reuses_and_drops_tasks_beyond_it(make_db) -> None:  # typ
     db = make_db()
     db.insert_project("p", "x", _spec("p"), now=1.0)
     db.request_run("p", FULL, 2.0, [PS.PROJECT_STATE_CREATED])
-    db.claim("A", now=3.0, lease_s=10, limit=1, global_max=1)
+    db.leases.claim("A", now=3.0, lease_s=10, limit=1, global_max=1)
     animator = common_pb2.STAGE_ANIMATOR
     db.tasks.plan("A", "p", animator, FULL, 3, [], {0: "a", 1: "b", 2: "c"})
     db.tasks.plan("A", "p", animator, PREVIEW, 1, [], {0: "z"})
@@ -134,18 +134,18 @@ def test_leases_exclusive_fenced_and_expire(make_db) -> None:  # type: ignore[no
         db.insert_project(f"p{i}", "x", _spec(f"p{i}"), now=float(i))
         db.request_run(f"p{i}", FULL, 10.0 + i, [PS.PROJECT_STATE_CREATED])
     # Global limit 2: A gets the two oldest, B gets nothing while they are live.
-    assert db.claim("A", now=20.0, lease_s=5, limit=5, global_max=2) == ["p0", "p1"]
-    assert db.claim("B", now=21.0, lease_s=5, limit=5, global_max=2) == []
+    assert db.leases.claim("A", now=20.0, lease_s=5, limit=5, global_max=2) == ["p0", "p1"]
+    assert db.leases.claim("B", now=21.0, lease_s=5, limit=5, global_max=2) == []
     # B may not write to A's project.
     with pytest.raises(LeaseLost):
         db.finish("p0", "B", common_pb2.Progress(), now=22.0)
     with pytest.raises(LeaseLost):
         db.tasks.started("B", "p0", SEGMENT_3, "anim", now=22.0)
     # A renews p0 only; after expiry B takes p1 over (and the remaining p2), never p0.
-    assert db.renew("A", ["p0"], now=24.0, lease_s=5) == {"p0"}
-    taken = db.claim("B", now=26.0, lease_s=5, limit=5, global_max=3)
+    assert db.leases.renew("A", ["p0"], now=24.0, lease_s=5) == {"p0"}
+    taken = db.leases.claim("B", now=26.0, lease_s=5, limit=5, global_max=3)
     assert sorted(taken) == ["p1", "p2"]
-    assert db.renew("A", ["p0", "p1"], now=26.5, lease_s=5) == {"p0"}
+    assert db.leases.renew("A", ["p0", "p1"], now=26.5, lease_s=5) == {"p0"}
     # Finishing clears the queue entry and the lease.
     db.finish("p0", "A", common_pb2.Progress(), now=26.6)
     row = db.get("p0")
@@ -254,7 +254,7 @@ def test_concurrent_claims_never_hand_out_a_project_twice(make_db) -> None:  # t
     def claim_all(n: int) -> list[str]:
         got: list[str] = []
         for _ in range(20):
-            got += replicas[n].claim(f"R{n}", now=200.0, lease_s=60, limit=3, global_max=100)
+            got += replicas[n].leases.claim(f"R{n}", now=200.0, lease_s=60, limit=3, global_max=100)
         return got
 
     with ThreadPoolExecutor(4) as pool:
