@@ -97,7 +97,9 @@ class TaskLog:
         await asyncio.to_thread(self.db.started, self.owner, self.project_id, key, replica, now())
 
     def _seconds(self, key: TaskKey) -> float:
-        return now() - self._begun.get(key, now())
+        """Wall time since the task's first attempt began (its record ends with this)."""
+        begun = self._begun.pop(key, None)
+        return now() - begun if begun is not None else 0.0
 
 
 @dataclass
