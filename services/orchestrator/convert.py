@@ -4,33 +4,24 @@ from __future__ import annotations
 
 from lumiere.v1 import animator_pb2, common_pb2, orchestrator_pb2
 
-from services.common import stages
-from services.orchestrator.db import ProjectRow, TaskRow
-from services.orchestrator.pipeline import to_timestamp
+from services.common.stages import PIPELINE
+from services.orchestrator.clock import to_timestamp
+from services.orchestrator.rows import ProjectRow, TaskRow
 
-# Stored task labels -> (stage, the run kind whose artifacts the task makes).
-_TASK_LABELS = {
-    "concept": (common_pb2.STAGE_CONCEPT, common_pb2.RUN_KIND_FULL),
-    "seeder": (common_pb2.STAGE_SEEDER, common_pb2.RUN_KIND_FULL),
-    "segment": (common_pb2.STAGE_ANIMATOR, common_pb2.RUN_KIND_FULL),
-    "compose": (common_pb2.STAGE_COMPOSE, common_pb2.RUN_KIND_FULL),
-    "preview_segment": (common_pb2.STAGE_ANIMATOR, common_pb2.RUN_KIND_PREVIEW),
-    "preview_compose": (common_pb2.STAGE_COMPOSE, common_pb2.RUN_KIND_PREVIEW),
-}
+_STAGE_RANK = {spec.stage: rank for rank, spec in enumerate(PIPELINE)}
 
 
 def _task_order(task: TaskRow) -> tuple[int, int, int]:
-    stage, kind = _TASK_LABELS.get(task.stage, (common_pb2.STAGE_UNSPECIFIED, 0))
-    return (kind, stage or 99, task.idx)
+    """The full video's tasks first, then the preview's; each in pipeline order."""
+    return (task.key.run_kind, _STAGE_RANK.get(task.key.stage, len(PIPELINE)), task.key.idx)
 
 
 def task_to_proto(task: TaskRow) -> orchestrator_pb2.StageTask:
-    stage, kind = _TASK_LABELS.get(task.stage, (common_pb2.STAGE_UNSPECIFIED, 0))
     return orchestrator_pb2.StageTask(
-        stage=stage,
-        run_kind=kind,  # type: ignore[arg-type]
-        index=task.idx,
-        status=common_pb2.TaskStatus.Value("TASK_STATUS_" + task.status.upper()),
+        stage=task.key.stage,
+        run_kind=task.key.run_kind,
+        index=task.key.idx,
+        status=task.status,
         attempts=task.attempts,
         seconds=task.seconds,
         error=task.error,
@@ -43,6 +34,15 @@ def task_to_proto(task: TaskRow) -> orchestrator_pb2.StageTask:
     )
 
 
+def _is_full_segment(task: TaskRow) -> bool:
+    return (
+        task.key.stage == common_pb2.STAGE_ANIMATOR
+        and task.key.run_kind == common_pb2.RUN_KIND_FULL
+        and task.status == common_pb2.TASK_STATUS_DONE
+        and bool(task.output)
+    )
+
+
 def project_to_proto(
     row: ProjectRow, task_rows: list[TaskRow] | None = None
 ) -> orchestrator_pb2.Project:
@@ -50,7 +50,7 @@ def project_to_proto(
     project.CopyFrom(row.spec)
     project.id = row.id
     project.prompt = row.prompt
-    project.state = row.state  # type: ignore[assignment]
+    project.state = row.state
     if row.concept is not None:
         project.concept.CopyFrom(row.concept)
     if row.keyframes is not None:
@@ -59,11 +59,10 @@ def project_to_proto(
         project.final_video.CopyFrom(row.final_video)
     if row.preview_video is not None:
         project.preview_video.CopyFrom(row.preview_video)
-    failed = stages.BY_NAME.get(row.failed_stage)
-    project.failed_stage = failed.stage if failed else common_pb2.STAGE_UNSPECIFIED
+    project.failed_stage = row.failed_stage
     project.error = row.error
     project.error_retryable = row.error_retryable
-    project.run_kind = common_pb2.RunKind.Value("RUN_KIND_" + row.run_kind.upper())
+    project.run_kind = row.run_kind
     if row.progress is not None:
         project.progress.CopyFrom(row.progress)
     project.created_at.CopyFrom(to_timestamp(row.created_at))
@@ -71,8 +70,10 @@ def project_to_proto(
     if task_rows:
         ordered = sorted(task_rows, key=_task_order)
         project.tasks.extend(task_to_proto(t) for t in ordered)
+        # The full video's segments, in timeline order.
         for t in ordered:
-            if t.stage == "segment" and t.status == "done" and t.output:
+            if _is_full_segment(t):
+                assert t.output is not None
                 segment = animator_pb2.Segment()
                 segment.ParseFromString(t.output)
                 project.segments.append(segment)

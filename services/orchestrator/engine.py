@@ -2,10 +2,8 @@
 
 `ProcessProject` (and friends) only queue a run in the database; a scheduler loop on every
 replica claims queued runs (leases, see db.py) up to the per-replica and global limits and runs
-each as an asyncio task through the pipeline (pipeline.py):
-
-    concept -> concept_generated -> seeder -> seeds_generated -> segments (fan-out over the
-    animator pool) -> animations_generated -> compose -> completed
+each as an asyncio task through the `Pipeline` (pipeline.py), in the order of the pipeline table
+(services/common/stages.py).
 
 A heartbeat renews this replica's leases; a run whose lease is gone (cancelled, deleted, taken
 over) is stopped. On shutdown the leases are handed back so another replica resumes at once.
@@ -18,28 +16,40 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lumiere.v1 import common_pb2, concept_pb2_grpc, orchestrator_pb2, seeder_pb2_grpc
 
-from services.common.errors import NotFound
 from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
+from services.orchestrator.clock import now
 from services.orchestrator.config import OrchestratorConfig
-from services.orchestrator.db import TERMINAL_STATES, LeaseLost, ProjectDB, ProjectRow
-from services.orchestrator.events import STATE_RANK, Hub, event_key
-from services.orchestrator.pipeline import LocalRun, PipelineStages, now
+from services.orchestrator.db import LeaseLost, ProjectDB
+from services.orchestrator.events import Hub
+from services.orchestrator.pipeline import Pipeline
 from services.orchestrator.pool import AnimatorPool
+from services.orchestrator.rows import ProjectRow
+from services.orchestrator.watch import watch
 
 log = logging.getLogger(__name__)
-PS = orchestrator_pb2.ProjectState
 T = TypeVar("T")
 
-__all__ = ["Engine", "now"]
+
+@dataclass
+class LocalRun:
+    """A run this replica is executing."""
+
+    task: asyncio.Task[None]
+    # Why it was cancelled: "cancel", "delete", "lease", "shutdown", "crash".
+    reason: str = ""
+    # Set just before the final write (which also drops the lease): the heartbeat must not take
+    # the then-missing lease for a takeover and cancel the run mid-write.
+    finishing: bool = False
 
 
-class Engine(PipelineStages):
+class Engine:
     def __init__(
         self,
         settings: Settings,
@@ -67,14 +77,26 @@ class Engine(PipelineStages):
         self._api_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="orchestrator-api")
         self._concept_channel = aio_channel(settings.concept_target)
         self._seeder_channel = aio_channel(settings.seeder_target)
-        self.concept = concept_pb2_grpc.ConceptServiceStub(self._concept_channel)
-        self.seeder = seeder_pb2_grpc.SeederServiceStub(self._seeder_channel)
         self.pool = AnimatorPool(settings.animator_targets, settings.animator_inflight_per_replica)
+        self.pipeline = Pipeline(
+            owner=self.owner,
+            settings=settings,
+            config=self.config,
+            store=store,
+            db=db,
+            hub=self.hub,
+            pool=self.pool,
+            concept=concept_pb2_grpc.ConceptServiceStub(self._concept_channel),
+            seeder=seeder_pb2_grpc.SeederServiceStub(self._seeder_channel),
+            on_finishing=self._finishing,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        mine = await self._db(self.db.reclaim_own, self.owner, now(), self.config.lease_s)
+        mine = await asyncio.to_thread(
+            self.db.leases.reclaim_own, self.owner, now(), self.config.lease_s
+        )
         for pid in mine:
             log.info("resuming project %s (our lease from a previous run)", pid)
             self._launch(pid)
@@ -111,6 +133,24 @@ class Engine(PipelineStages):
         """Run blocking work for an API call (DB reads, store checks) on the API threads."""
         return await asyncio.get_running_loop().run_in_executor(self._api_pool, fn, *args)
 
+    def watch(self, project_id: str) -> AsyncIterator[orchestrator_pb2.WatchProjectEvent]:
+        """Current state first, then every change until the project finishes."""
+
+        async def read(pid: str) -> ProjectRow | None:
+            return await self.api(self.db.get, pid)
+
+        return watch(project_id, self.hub, read, self.config.poll_s * 2)
+
+    def cancel_local(self, project_id: str, reason: str) -> asyncio.Task[None] | None:
+        local = self._local.get(project_id)
+        if local is None or local.task.done():
+            return None
+        local.reason = reason
+        local.task.cancel()
+        return local.task
+
+    # -- runs ---------------------------------------------------------------------------------
+
     async def _scheduler(self) -> None:
         while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
@@ -120,8 +160,8 @@ class Engine(PipelineStages):
             if room <= 0:
                 continue
             try:
-                ids = await self._db(
-                    self.db.claim,
+                ids = await asyncio.to_thread(
+                    self.db.leases.claim,
                     self.owner,
                     now(),
                     self.config.lease_s,
@@ -144,7 +184,9 @@ class Engine(PipelineStages):
             if not ids:
                 continue
             try:
-                held = await self._db(self.db.renew, self.owner, ids, now(), self.config.lease_s)
+                held = await asyncio.to_thread(
+                    self.db.leases.renew, self.owner, ids, now(), self.config.lease_s
+                )
             except Exception:  # noqa: BLE001
                 log.exception("renewing leases failed")
                 continue
@@ -164,24 +206,31 @@ class Engine(PipelineStages):
         task = asyncio.create_task(self._run_guarded(project_id), name=f"run-{project_id}")
         self._local[project_id] = LocalRun(task)
 
+    def _finishing(self, project_id: str) -> None:
+        local = self._local.get(project_id)
+        if local is not None:
+            local.finishing = True
+
     async def _run_guarded(self, project_id: str) -> None:
         try:
-            await self._run(project_id)
+            await self.pipeline.run(project_id)
         except asyncio.CancelledError:
             local = self._local.get(project_id)
             reason = local.reason if local else ""
             log.info("run of %s stopped (%s)", project_id, reason or "cancelled")
             if reason == "shutdown":
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self._db(self.db.release, self.owner, project_id))
+                    await asyncio.shield(
+                        asyncio.to_thread(self.db.leases.release, self.owner, project_id)
+                    )
         except LeaseLost:
             log.warning("run of %s stopped: lease lost", project_id)
         except Exception as exc:  # noqa: BLE001
             log.exception("run of %s crashed", project_id)
             with contextlib.suppress(Exception):
-                await self._fail_run(
+                await self.pipeline.fail(
                     project_id,
-                    "orchestrator",
+                    common_pb2.STAGE_UNSPECIFIED,
                     f"internal error ({type(exc).__name__}: {exc}); process the project again "
                     "to resume from the last finished step",
                     True,
@@ -189,70 +238,3 @@ class Engine(PipelineStages):
         finally:
             self._local.pop(project_id, None)
             self.wake()
-
-    # -- events -------------------------------------------------------------------------------
-    def event_from_row(
-        self, row: ProjectRow, message: str = ""
-    ) -> orchestrator_pb2.WatchProjectEvent:
-        progress = row.progress or common_pb2.Progress()
-        return orchestrator_pb2.WatchProjectEvent(
-            project_id=row.id,
-            state=row.state,  # type: ignore[arg-type]
-            progress=progress,
-            message=message or row.error or progress.message,
-        )
-
-    # -- watch --------------------------------------------------------------------------------
-
-    async def watch(self, project_id: str) -> AsyncIterator[orchestrator_pb2.WatchProjectEvent]:
-        """Current state first, then every change until the project finishes.
-
-        Events of runs on this replica arrive through the hub; runs on other replicas are seen
-        by polling the database (state changes are always persisted, progress at a bounded rate).
-        """
-        queue = self.hub.subscribe(project_id)
-        try:
-            row = await self.api(self.db.get, project_id)
-            if row is None:
-                raise NotFound(f"project {project_id} not found")
-            first = self.event_from_row(row)
-            yield first
-            last_key = event_key(first)
-            rank = STATE_RANK.get(first.state, 0)
-            if first.state in TERMINAL_STATES and row.run_requested_at is None:
-                return
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=self.config.poll_s * 2)
-                except TimeoutError:
-                    fresh = await self.api(self.db.get, project_id)
-                    if fresh is None:
-                        yield orchestrator_pb2.WatchProjectEvent(
-                            project_id=project_id,
-                            state=PS.PROJECT_STATE_CANCELLED,
-                            message="project deleted",
-                        )
-                        return
-                    event = self.event_from_row(fresh)
-                    if event_key(event) == last_key:
-                        continue
-                # An event published before our snapshot can arrive after it; never go back.
-                if STATE_RANK.get(event.state, 0) < rank:
-                    continue
-                rank = STATE_RANK.get(event.state, 0)
-                last_key = event_key(event)
-                yield event
-                if event.state in TERMINAL_STATES:
-                    return
-        finally:
-            self.hub.unsubscribe(project_id, queue)
-
-    # -- operations ---------------------------------------------------------------------------
-
-    def cancel_local(self, project_id: str, reason: str) -> asyncio.Task[None] | None:
-        local = self._local.get(project_id)
-        if local is None or local.task.done():
-            return None
-        local.reason = reason
-        local.task.cancel()
-        return local.task

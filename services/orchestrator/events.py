@@ -1,24 +1,13 @@
-"""Live project events: in-process fan-out to WatchProject streams, and the state order."""
+"""Live project events: in-process fan-out to WatchProject streams, and events from rows."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
-from lumiere.v1 import orchestrator_pb2
+from lumiere.v1 import common_pb2, orchestrator_pb2
 
-PS = orchestrator_pb2.ProjectState
-# Pipeline order of states; a watcher never sees the state go backwards within a run.
-STATE_RANK = {
-    PS.PROJECT_STATE_CREATED: 0,
-    PS.PROJECT_STATE_PROCESSING: 1,
-    PS.PROJECT_STATE_CONCEPT_GENERATED: 2,
-    PS.PROJECT_STATE_SEEDS_GENERATED: 3,
-    PS.PROJECT_STATE_ANIMATIONS_GENERATED: 4,
-    PS.PROJECT_STATE_COMPLETED: 5,
-    PS.PROJECT_STATE_FAILED: 5,
-    PS.PROJECT_STATE_CANCELLED: 5,
-}
+from services.orchestrator.rows import ProjectRow
 
 
 class Hub:
@@ -49,3 +38,14 @@ class Hub:
 
 def event_key(event: orchestrator_pb2.WatchProjectEvent) -> tuple[int, bytes, str]:
     return (event.state, event.progress.SerializeToString(deterministic=True), event.message)
+
+
+def event_from_row(row: ProjectRow, message: str = "") -> orchestrator_pb2.WatchProjectEvent:
+    """The project's stored state and progress as an event."""
+    progress = row.progress or common_pb2.Progress()
+    return orchestrator_pb2.WatchProjectEvent(
+        project_id=row.id,
+        state=row.state,
+        progress=progress,
+        message=message or row.error or progress.message,
+    )

@@ -1,4 +1,10 @@
-"""Input hashes: a stage output is reused only when the inputs that produced it are unchanged."""
+"""Reuse keys: a stage output is reused only when everything that produced it is unchanged.
+
+A key covers the whole request as sent (so a field added to a request later is covered without
+touching this module), the artifacts it refers to by content (key and sha256; the `uri` is only
+where they are read from) and the version of the renderer that makes the output
+(`contract.RENDER_VERSION`), so a renderer change re-renders instead of mixing two versions.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ import hashlib
 from collections.abc import Iterable
 
 from google.protobuf.message import Message
-from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
+from lumiere.v1 import animator_pb2, common_pb2
+
+from services.common import contract
 
 
 def digest(parts: Iterable[str | bytes]) -> str:
@@ -23,43 +31,32 @@ def message_hash(msg: Message) -> str:
     return digest([msg.SerializeToString(deterministic=True)])
 
 
-def _ref(ref: common_pb2.ArtifactRef) -> str:
-    return f"{ref.key}@{ref.sha256}"
+def _drop_locations(msg: Message) -> None:
+    """Clear every ArtifactRef.uri inside `msg`: the same artifact may be read from elsewhere."""
+    if isinstance(msg, common_pb2.ArtifactRef):
+        msg.ClearField("uri")
+        return
+    for field, value in msg.ListFields():
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        for item in [value] if isinstance(value, Message) else value:
+            _drop_locations(item)
 
 
-def _keyframe(kf: seeder_pb2.Keyframe) -> str:
-    return "|".join([kf.key_moment_id, _ref(kf.image), *(_ref(layer) for layer in kf.layers)])
-
-
-def _video(v: common_pb2.VideoSettings) -> str:
-    return f"{v.width}x{v.height}@{v.fps}q{v.quality}"
+def _content(msg: Message) -> bytes:
+    bare = type(msg)()
+    bare.CopyFrom(msg)
+    _drop_locations(bare)
+    return bare.SerializeToString(deterministic=True)
 
 
 def segment_inputs_hash(request: animator_pb2.RenderSegmentRequest, concept_hash: str) -> str:
     """Everything that determines a segment's frames (the concept is hashed once per run)."""
-    return digest(
-        [
-            "segment-v1",
-            str(request.segment_index),
-            f"{request.start_frame}-{request.end_frame}",
-            _keyframe(request.from_keyframe),
-            _keyframe(request.to_keyframe),
-            concept_hash,
-            _video(request.video),
-            str(request.seed),
-            str(request.transition),
-        ]
-    )
+    bare = animator_pb2.RenderSegmentRequest()
+    bare.CopyFrom(request)
+    bare.ClearField("concept")
+    return digest(["segment-v2", contract.RENDER_VERSION, concept_hash, _content(bare)])
 
 
 def compose_inputs_hash(request: animator_pb2.ComposeVideoRequest) -> str:
-    return digest(
-        [
-            "compose-v1",
-            *(f"{s.index}:{s.start_frame}-{s.end_frame}:{_ref(s.video)}" for s in request.segments),
-            _ref(request.audio),
-            _video(request.video),
-            str(request.total_frames),
-            request.output_key,
-        ]
-    )
+    return digest(["compose-v2", contract.RENDER_VERSION, _content(request)])

@@ -8,20 +8,24 @@ import json
 import logging
 import random
 
-from lumiere.v1 import orchestrator_pb2
+from lumiere.v1 import common_pb2, orchestrator_pb2
 
+from services.common import contract
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound
+from services.common.stages import ACTIVE_STATES, TERMINAL_STATES, run_kind_name, state_name
 from services.orchestrator import validation
+from services.orchestrator.clock import now
 from services.orchestrator.convert import project_to_proto
-from services.orchestrator.db import ACTIVE_STATES, ProjectRow
-from services.orchestrator.engine import Engine, now
+from services.orchestrator.engine import Engine
+from services.orchestrator.events import event_from_row
+from services.orchestrator.overrides import RunOverrides
+from services.orchestrator.rows import ProjectRow, RunKindValue
 from services.orchestrator.timeline import plan_segments
 
 log = logging.getLogger(__name__)
 PS = orchestrator_pb2.ProjectState
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-FINISHED = (PS.PROJECT_STATE_COMPLETED, PS.PROJECT_STATE_FAILED, PS.PROJECT_STATE_CANCELLED)
 
 
 class Operations:
@@ -46,39 +50,15 @@ class Operations:
         return project_to_proto(*found)
 
     async def create(self, req: orchestrator_pb2.CreateProjectRequest) -> orchestrator_pb2.Project:
-        project_id = validation.project_id_or_new(req.project_id)
-        prompt = validation.check_prompt(req.prompt, self.engine.config.max_prompt_chars)
-        validation.check_ref("audio", req.audio)
-        if len(req.character_images) > validation.MAX_CHARACTER_IMAGES:
-            raise InvalidInput(
-                f"{len(req.character_images)} character images given; "
-                f"the limit is {validation.MAX_CHARACTER_IMAGES}"
-            )
-        refs = [("audio", req.audio)]
-        refs += [(f"character_images[{i}]", r) for i, r in enumerate(req.character_images)]
-        for i, r in enumerate(req.character_images):
-            validation.check_ref(f"character_images[{i}]", r)
-        if req.HasField("lyrics") and req.lyrics.key:
-            validation.check_ref("lyrics", req.lyrics)
-            refs.append(("lyrics", req.lyrics))
-        options = validation.options_with_defaults(req.options)
-        for name, ref in refs:
+        spec = validation.project_spec(req, self.engine.config.max_prompt_chars)
+        for name, ref in validation.input_refs(spec):
             if not await self.engine.api(self.engine.store.exists, ref.key):
                 raise InvalidInput(
                     f"{name} artifact {ref.key!r} is not in the store: upload it first"
                 )
-        spec = orchestrator_pb2.Project(
-            id=project_id,
-            prompt=prompt,
-            audio=req.audio,
-            character_images=list(req.character_images),
-            options=options,
-        )
-        if req.HasField("lyrics") and req.lyrics.key:
-            spec.lyrics.CopyFrom(req.lyrics)
-        if not await self.engine.api(self.db.insert_project, project_id, prompt, spec, now()):
-            raise AlreadyExists(f"project {project_id} already exists")
-        return await self.project(project_id)
+        if not await self.engine.api(self.db.insert_project, spec.id, spec.prompt, spec, now()):
+            raise AlreadyExists(f"project {spec.id} already exists")
+        return await self.project(spec.id)
 
     async def list(
         self, page_size: int, page_token: str
@@ -106,11 +86,11 @@ class Operations:
 
     async def process(self, project_id: str) -> orchestrator_pb2.Project:
         row = await self._row(project_id)
-        if row.run_requested_at is not None and row.run_kind != "full":
+        if row.run_requested_at is not None and row.run_kind != common_pb2.RUN_KIND_FULL:
             # Accepting would silently drop the full render behind the running preview/regenerate.
             raise FailedPrecondition(
-                f"project {project_id} is running a {row.run_kind}; wait for it to finish "
-                "or cancel it, then process again"
+                f"project {project_id} is running a {run_kind_name(row.run_kind)}; wait for it "
+                "to finish or cancel it, then process again"
             )
         if row.run_requested_at is not None:
             return await self.project(project_id)  # already queued or running: idempotent
@@ -118,7 +98,9 @@ class Operations:
             return await self.project(project_id)  # nothing to do
         # An active state without a queued run (should not happen) is re-queued, not stuck.
         await self._queue(
-            row, "full", allowed=(PS.PROJECT_STATE_CREATED, *FINISHED, *ACTIVE_STATES)
+            row,
+            common_pb2.RUN_KIND_FULL,
+            allowed=(PS.PROJECT_STATE_CREATED, *TERMINAL_STATES, *ACTIVE_STATES),
         )
         return await self.project(project_id)
 
@@ -128,15 +110,17 @@ class Operations:
             raise FailedPrecondition(
                 f"project {project_id} is processing; cancel it or wait before a preview"
             )
-        await self._queue(row, "preview", allowed=(PS.PROJECT_STATE_CREATED, *FINISHED))
+        await self._queue(
+            row, common_pb2.RUN_KIND_PREVIEW, allowed=(PS.PROJECT_STATE_CREATED, *TERMINAL_STATES)
+        )
         return await self.project(project_id)
 
     async def _queue(
         self,
         row: ProjectRow,
-        kind: str,
+        kind: RunKindValue,
         allowed: tuple[int, ...],
-        overrides: dict[str, object] | None = None,
+        overrides: RunOverrides | None = None,
     ) -> None:
         updated = await self.engine.api(
             self.db.request_run, row.id, kind, now(), allowed, overrides
@@ -146,18 +130,17 @@ class Operations:
             if fresh.run_requested_at is not None:
                 return  # someone else queued it at the same time
             raise FailedPrecondition(
-                f"project {row.id} is {PS.Name(fresh.state).removeprefix('PROJECT_STATE_').lower()}"
-                f" and cannot start a {kind} run"
+                f"project {row.id} is {state_name(fresh.state)} and cannot start a "
+                f"{run_kind_name(kind)} run"
             )
-        self.engine.hub.publish(self.engine.event_from_row(updated, "queued"))
+        self.engine.hub.publish(event_from_row(updated, "queued"))
         self.engine.wake()
 
     async def cancel(self, project_id: str) -> orchestrator_pb2.Project:
         row = await self._row(project_id)
-        if row.state in FINISHED and row.run_requested_at is None:
+        if row.state in TERMINAL_STATES and row.run_requested_at is None:
             raise FailedPrecondition(
-                f"project {project_id} already finished "
-                f"({PS.Name(row.state).removeprefix('PROJECT_STATE_').lower()})"
+                f"project {project_id} already finished ({state_name(row.state)})"
             )
         # Persist first (this also drops the lease, so a replica running it elsewhere stops at
         # its next write or heartbeat), then stop a local run at once.
@@ -166,7 +149,7 @@ class Operations:
         if task is not None:
             await asyncio.wait({task}, timeout=5)
         fresh = await self._row(project_id)
-        self.engine.hub.publish(self.engine.event_from_row(fresh, "cancelled"))
+        self.engine.hub.publish(event_from_row(fresh, "cancelled"))
         return await self.project(project_id)
 
     async def delete(self, project_id: str) -> int:
@@ -176,10 +159,9 @@ class Operations:
         if task is not None:
             await asyncio.wait({task}, timeout=5)
         await self.engine.api(self.db.delete, project_id)
-        store = self.engine.store
         removed = 0
-        for prefix in (f"uploads/{project_id}/", f"outputs/{project_id}/"):
-            removed += await self.engine.api(store.delete_prefix, prefix)
+        for prefix in contract.project_prefixes(project_id):
+            removed += await self.engine.api(self.engine.store.delete_prefix, prefix)
         self.engine.hub.publish(
             orchestrator_pb2.WatchProjectEvent(
                 project_id=project_id, state=PS.PROJECT_STATE_CANCELLED, message="project deleted"
@@ -212,22 +194,13 @@ class Operations:
                 f"segment_index {req.segment_index} is out of range: the project has "
                 f"{len(plan)} segments (0-{len(plan) - 1})"
             )
-        segment = plan[req.segment_index]
-        moment = keyframes[segment.from_keyframe].key_moment_id
-        overrides = dict(row.overrides)
-        seeds = dict(overrides.get("segment_seeds", {}))
+        moment = keyframes[plan[req.segment_index].from_keyframe].key_moment_id
         # A regenerate without a new seed still gives a new take of the segment.
         seed = req.seed if req.HasField("seed") else random.randrange(1, 2**31)
-        seeds[str(req.segment_index)] = seed
-        overrides["segment_seeds"] = seeds
-        if prompt:
-            prompts = dict(overrides.get("prompt_overrides", {}))
-            prompts[moment] = prompt
-            overrides["prompt_overrides"] = prompts
-            if req.HasField("seed"):
-                kseeds = dict(overrides.get("keyframe_seeds", {}))
-                kseeds[moment] = req.seed
-                overrides["keyframe_seeds"] = kseeds
-            overrides["redraw"] = sorted({*overrides.get("redraw", []), moment})
-        await self._queue(row, "regenerate", allowed=FINISHED, overrides=overrides)
+        overrides = row.overrides.regenerate(
+            req.segment_index, seed, moment, prompt, req.seed if req.HasField("seed") else None
+        )
+        await self._queue(
+            row, common_pb2.RUN_KIND_REGENERATE, allowed=tuple(TERMINAL_STATES), overrides=overrides
+        )
         return await self.project(row.id)

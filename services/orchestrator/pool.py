@@ -1,6 +1,8 @@
 """The animator replica pool: round-robin over replicas, bounded in-flight calls per replica, and
 slots granted fairly between projects (round-robin over the projects that are waiting), so one
-long song cannot starve the others.
+long song cannot starve the others. A replica a call lost is marked down for a few seconds and
+not picked while another one is up; the attempts of one call avoid the replicas that failed it
+(`ReplicaAttempts`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import grpc
 from lumiere.v1 import animator_pb2_grpc
 
 from services.common.grpc_client import aio_channel
+from services.orchestrator.retry import lost_server
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,8 @@ class Replica:
     stub: animator_pb2_grpc.AnimatorServiceStub
     capacity: int
     inflight: int = 0
-    # After UNAVAILABLE the replica is avoided until then (other replicas are tried first).
+    # After the replica was lost by a call it is not picked until then while another is up.
     down_until: float = 0.0
-    failures: int = 0
-    served: int = 0
 
 
 @dataclass
@@ -91,31 +92,29 @@ class AnimatorPool:
             await r.channel.close()
 
     def mark_down(self, replica: Replica, seconds: float = 3.0) -> None:
-        replica.failures += 1
         replica.down_until = time.monotonic() + seconds
+        # Calls waiting for an up replica may take this one once it is back.
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_later(seconds, self._dispatch)
 
     def _pick(self, avoid: frozenset[str]) -> Replica | None:
-        """Next replica with a free slot in round-robin order, preferring healthy, not-avoided."""
+        """Next replica with a free slot in round-robin order, or None to wait for one.
+
+        A replica marked down is never picked while another one is up (its free slot is not
+        worth a likely failure; the caller waits for an up replica's slot instead). Among the
+        candidates, one the caller has not just failed on (`avoid`) comes first.
+        """
         now = time.monotonic()
         n = len(self.replicas)
         order = [self.replicas[(self._rr + k) % n] for k in range(n)]
-        free = [r for r in order if r.inflight < r.capacity]
-        if not free:
+        up = [r for r in order if r.down_until <= now]
+        candidates = [r for r in (up or order) if r.inflight < r.capacity]
+        if not candidates:
             return None
-        for prefs in (
-            lambda r: r.target not in avoid and r.down_until <= now,
-            lambda r: r.down_until <= now,
-            lambda r: r.target not in avoid,
-            lambda r: True,
-        ):
-            chosen = next((r for r in free if prefs(r)), None)
-            if chosen is not None:
-                # A replica that is down and avoided is only used when nothing else can ever
-                # free up soon; waiting for a better one is handled by the caller's backoff.
-                self._rr = (self.replicas.index(chosen) + 1) % n
-                chosen.inflight += 1
-                return chosen
-        return None
+        chosen = next((r for r in candidates if r.target not in avoid), candidates[0])
+        self._rr = (self.replicas.index(chosen) + 1) % n
+        chosen.inflight += 1
+        return chosen
 
     def _dispatch(self) -> None:
         # Grant free slots to waiting projects in turn: the head project gets one slot, then moves
@@ -165,8 +164,41 @@ class AnimatorPool:
         finally:
             self.release(replica)
 
-    def stats(self) -> list[dict[str, object]]:
-        return [
-            {"target": r.target, "inflight": r.inflight, "served": r.served, "failures": r.failures}
-            for r in self.replicas
-        ]
+    def attempts(self, project_id: str) -> ReplicaAttempts:
+        """Slots for the attempts of one call, each avoiding the replicas that failed it."""
+        return ReplicaAttempts(self, project_id)
+
+
+class ReplicaAttempts:
+    """The replicas one call was tried on; each new attempt avoids the ones that failed it.
+
+    A replica the call lost (down, killed mid-stream) is also marked down in the pool, so other
+    calls avoid it for a few seconds too. Once every replica failed the call, only the last
+    one is avoided.
+    """
+
+    def __init__(self, pool: AnimatorPool, project_id: str) -> None:
+        self.pool = pool
+        self.project_id = project_id
+        self.avoid: set[str] = set()
+        self.tried: list[str] = []
+
+    def where(self) -> str:
+        return ", ".join(self.tried)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[Replica]:
+        async with self.pool.slot(self.project_id, frozenset(self.avoid)) as replica:
+            self.tried.append(replica.target)
+            try:
+                yield replica
+            except grpc.aio.AioRpcError as exc:
+                if lost_server(exc):
+                    self.pool.mark_down(replica)
+                self._failed_on(replica.target)
+                raise
+
+    def _failed_on(self, target: str) -> None:
+        self.avoid.add(target)
+        if len(self.avoid) >= len(self.pool.replicas):
+            self.avoid = {target} if len(self.pool.replicas) > 1 else set()

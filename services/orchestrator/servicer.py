@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import grpc
 from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
+from services.common.contract import check_project_id
 from services.orchestrator.engine import Engine
 from services.orchestrator.operations import Operations
-from services.orchestrator.validation import check_project_id
 
 
 class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):

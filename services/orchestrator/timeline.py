@@ -1,8 +1,9 @@
 """The video timeline: which frames each segment covers, from the song length and key moments.
 
-Pure functions. The final video has exactly round(duration × fps) frames; keyframe i sits on frame
-round(t_i × fps) (the first one always on frame 0), segment i covers [f_i, f_{i+1}) and the last
-one ends on the last frame, so segments tile the timeline with no gap or overlap.
+Pure functions; the frame math is the contract's (services/common/contract.py). The final video
+has exactly round(duration × fps) frames; keyframe i sits on frame round(t_i × fps) (the first
+one always on frame 0), segment i covers [f_i, f_{i+1}) and the last one ends on the last frame,
+so segments tile the timeline with no gap or overlap.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from services.common.contract import time_to_frame, total_frames
 from services.common.errors import InvalidInput
 
 
@@ -28,17 +30,6 @@ class PlannedSegment:
         return self.end_frame - self.start_frame
 
 
-def total_frames(duration_s: float, fps: int) -> int:
-    if fps <= 0:
-        raise InvalidInput(f"fps must be positive, got {fps}")
-    if not duration_s > 0:
-        raise InvalidInput(f"song duration must be positive, got {duration_s}")
-    frames = round(duration_s * fps)
-    if frames < 1:
-        raise InvalidInput(f"song of {duration_s:.3f} s is shorter than one frame at {fps} fps")
-    return int(frames)
-
-
 def plan_segments(
     duration_s: float, fps: int, keyframe_times: Sequence[float]
 ) -> list[PlannedSegment]:
@@ -54,7 +45,7 @@ def plan_segments(
     total = total_frames(duration_s, fps)
     kept: list[tuple[int, int]] = []  # (keyframe index, start frame)
     for i, t in enumerate(keyframe_times):
-        frame = 0 if not kept else round(t * fps)
+        frame = 0 if not kept else time_to_frame(t, fps)
         if kept and (frame <= kept[-1][1] or frame >= total):
             continue
         kept.append((i, frame))

@@ -240,7 +240,7 @@ def _run_many(stages: ProcessStack, pg_url: str, count: int, prefix: str) -> dic
     db = ProjectDB(pg_url)
     try:
         rows = [db.get(pid) for pid in ids]
-        tasks = [t for pid in ids for t in db.get_tasks(pid)]
+        tasks = [t for pid in ids for t in db.tasks.get(pid)]
     finally:
         db.close()
     # Each project was claimed once, by one replica, and each task rendered exactly once.
@@ -249,7 +249,7 @@ def _run_many(stages: ProcessStack, pg_url: str, count: int, prefix: str) -> dic
     assert all(o in (f"{prefix}-a", f"{prefix}-b") for o in owners), owners
     assert {o for o in owners} == {f"{prefix}-a", f"{prefix}-b"}  # both replicas worked
     assert all(t.renders == 1 for t in tasks), [
-        (t.project_id, t.stage, t.idx) for t in tasks if t.renders != 1
+        (t.project_id, t.key) for t in tasks if t.renders != 1
     ]
     return {"elapsed": elapsed, "split": {o: owners.count(o) for o in set(owners)}}
 

@@ -17,6 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 
+from services.common import contract
 from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.stages import stage_name, task_status_name
@@ -190,6 +191,55 @@ async def test_health_not_found_and_invalid_arguments(
         assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
+async def test_more_character_images_than_the_limit_are_rejected_at_create(
+    settings: Settings, store: LocalStore
+) -> None:
+    """The seeder composes at most contract.MAX_CHARACTER_IMAGES figures: one more is refused
+    at create (it used to be accepted and then fail in the seeder)."""
+    async with stack(settings, store, FakeKnobs(), animators=1) as st:
+        count = contract.MAX_CHARACTER_IMAGES + 1
+        images = [
+            store.put_bytes(contract.character_key("cast", i, "png"), b"png", "image/png")
+            for i in range(count)
+        ]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await st.stub.CreateProject(
+                pb.CreateProjectRequest(
+                    project_id="cast",
+                    prompt="five friends",
+                    audio=_audio(store, "cast"),
+                    character_images=images,
+                )
+            )
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"{count} character images given" in err.value.details()
+        assert f"the limit is {contract.MAX_CHARACTER_IMAGES}" in err.value.details()
+
+
+async def test_renderer_version_change_rerenders_reused_segments(
+    settings: Settings, store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finished segments are reused only when made by the same renderer version: after a
+    renderer change, regenerating one segment re-renders all of them instead of mixing renders
+    of two versions in one video."""
+    knobs = FakeKnobs()
+    async with stack(settings, store, knobs, animators=1) as st:
+        await _create(st, "versions")
+        await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="versions"))
+        before, _ = await _wait_done(st, "versions")
+        assert before.state == PS.PROJECT_STATE_COMPLETED, before.error
+        knobs.rendered.clear()
+        monkeypatch.setattr(contract, "RENDER_VERSION", contract.RENDER_VERSION + "-next")
+        await st.stub.RegenerateSegment(
+            pb.RegenerateSegmentRequest(project_id="versions", segment_index=2, seed=777)
+        )
+        after, _ = await _wait_done(st, "versions")
+        assert after.state == PS.PROJECT_STATE_COMPLETED, after.error
+        assert sorted(i for _, i, _ in knobs.rendered) == list(range(len(before.segments)))
+        tasks = [t for t in after.tasks if is_segment_task(t)]
+        assert all(t.renders == 2 and t.reused == 0 for t in tasks)
+
+
 async def test_full_run_states_progress_and_fanout(
     db_settings: Settings, store: LocalStore
 ) -> None:
@@ -282,7 +332,9 @@ async def test_transient_animator_failures_are_retried(
         assert sum(attempts) == 4 + 2  # two segments needed a second attempt
 
 
-async def test_failures_name_the_stage_and_reason(settings: Settings, store: LocalStore) -> None:
+async def test_failures_name_the_stage_and_reason(
+    settings: Settings, store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     knobs = FakeKnobs(
         concept_failure=(grpc.StatusCode.INVALID_ARGUMENT, "audio file could not be decoded: junk")
     )
@@ -298,16 +350,15 @@ async def test_failures_name_the_stage_and_reason(settings: Settings, store: Loc
         assert events[-1].state == PS.PROJECT_STATE_FAILED
 
     knobs = FakeKnobs(segment_failures=[grpc.StatusCode.UNAVAILABLE] * 1000)
+    monkeypatch.setenv("LUMIERE_ORCHESTRATOR_RETRY_BACKOFF_S", "0.01")
+    monkeypatch.setenv("LUMIERE_ORCHESTRATOR_MAX_ATTEMPTS", "2")
     async with stack(settings, store, knobs, animators=1) as st:
-        st_cfg = orch_server.ENGINES[0].config
-        st_cfg.retry_backoff_s = 0.01
-        st_cfg.max_attempts = 2
         await _create(st, "down")
         await st.stub.ProcessProject(pb.ProcessProjectRequest(project_id="down"))
         project, _ = await _wait_done(st, "down")
         assert project.state == PS.PROJECT_STATE_FAILED
         assert project.failed_stage == common_pb2.STAGE_ANIMATOR
-        assert "UNAVAILABLE" in project.error and "attempts" in project.error
+        assert "UNAVAILABLE" in project.error and "after 2 attempts" in project.error
         assert project.error_retryable
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+
+import grpc
 
 from services.orchestrator.pool import AnimatorPool, expand_targets
 
@@ -73,3 +76,47 @@ def test_dns_name_expands_to_one_replica_per_address() -> None:
     assert targets.count("10.0.0.5:1") == 1
     # A name that does not resolve is left to gRPC's own resolver.
     assert expand_targets(["dns:///no-such-host.invalid:1"]) == ["dns:///no-such-host.invalid:1"]
+
+
+async def test_a_down_replica_is_not_picked_while_another_is_up() -> None:
+    pool = AnimatorPool(["a:1", "b:1"], inflight_per_replica=1)
+    down = pool.replicas[0]
+    pool.mark_down(down)
+    busy = await pool.acquire("p")
+    assert busy.target == "b:1"
+    waiter = asyncio.ensure_future(pool.acquire("p"))
+    await asyncio.sleep(0.01)
+    assert not waiter.done()  # a:1 has a free slot, but it is down: wait for b:1
+    pool.release(busy)
+    assert (await asyncio.wait_for(waiter, 1)).target == "b:1"
+    await pool.close()
+
+
+async def test_when_every_replica_is_down_one_is_still_used() -> None:
+    pool = AnimatorPool(["a:1", "b:1"], inflight_per_replica=1)
+    for replica in pool.replicas:
+        pool.mark_down(replica)
+    replica = await asyncio.wait_for(pool.acquire("p"), 1)
+    assert replica.target in ("a:1", "b:1")
+    await pool.close()
+
+
+def _unavailable() -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(
+        grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata()
+    )
+
+
+async def test_each_attempt_of_a_call_avoids_the_replicas_that_failed_it() -> None:
+    pool = AnimatorPool(["a:1", "b:1", "c:1"], inflight_per_replica=4)
+    attempts = pool.attempts("p")
+    for _ in range(2):
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            async with attempts.slot():
+                raise _unavailable()
+    async with attempts.slot():
+        pass
+    assert attempts.tried == ["a:1", "b:1", "c:1"]
+    assert [r.down_until > 0 for r in pool.replicas] == [True, True, False]  # lost: marked down
+    assert attempts.where() == "a:1, b:1, c:1"
+    await pool.close()

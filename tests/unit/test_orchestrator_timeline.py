@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.contract import total_frames
 from services.common.errors import InvalidInput
-from services.orchestrator.timeline import plan_segments, total_frames
+from services.orchestrator.timeline import plan_segments
 
 
 def _check_tiling(segments, total):  # type: ignore[no-untyped-def]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 from lumiere.v1 import common_pb2, orchestrator_pb2
 
+from services.common import contract
 from services.common.errors import InvalidInput
 from services.orchestrator import validation as v
+from services.orchestrator.video import preview_settings
 
 
 def test_project_ids() -> None:
     assert len(v.project_id_or_new("")) == 32
     assert v.project_id_or_new("my-song-2") == "my-song-2"
-    for bad in ["My-Song", "a_b", "a/b", "x" * 65, "émoji", " a"]:
+    for bad in ["My-Song", "a_b", "a/b", "x" * 65, "émoji", " a", "-leading-dash"]:
         with pytest.raises(InvalidInput, match="project_id"):
             v.project_id_or_new(bad)
 
@@ -34,6 +36,22 @@ def test_option_defaults_and_bounds() -> None:
             v.options_with_defaults(orchestrator_pb2.ProjectOptions(**bad))
 
 
+def _create(images: int) -> orchestrator_pb2.CreateProjectRequest:
+    ref = common_pb2.ArtifactRef
+    return orchestrator_pb2.CreateProjectRequest(
+        prompt="x",
+        audio=ref(key="uploads/p/audio.wav"),
+        character_images=[ref(key=f"uploads/p/character_{i}.png") for i in range(images)],
+    )
+
+
+def test_character_images_up_to_the_contract_limit() -> None:
+    spec = v.project_spec(_create(contract.MAX_CHARACTER_IMAGES), 100)
+    assert len(spec.character_images) == contract.MAX_CHARACTER_IMAGES
+    with pytest.raises(InvalidInput, match=f"the limit is {contract.MAX_CHARACTER_IMAGES}"):
+        v.project_spec(_create(contract.MAX_CHARACTER_IMAGES + 1), 100)
+
+
 def test_prompt_checks() -> None:
     assert v.check_prompt("  neon  ", 10) == "neon"
     with pytest.raises(InvalidInput, match="empty"):
@@ -53,7 +71,7 @@ def test_prompt_checks() -> None:
     ],
 )
 def test_preview_settings(w: int, h: int, fps: int, expected: tuple[int, int, int]) -> None:
-    s = v.preview_settings(orchestrator_pb2.ProjectOptions(width=w, height=h, fps=fps), 480, 12)
+    s = preview_settings(orchestrator_pb2.ProjectOptions(width=w, height=h, fps=fps), 480, 12)
     assert (s.width, s.height, s.fps) == expected
     assert s.quality == common_pb2.QUALITY_PREVIEW
     assert s.width % 2 == 0 and s.height % 2 == 0

@@ -1,0 +1,62 @@
+"""The one retry policy of stage calls: attempts, backoff, which failures are retried."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from lumiere.v1 import common_pb2
+
+from services.orchestrator.retry import RetryPolicy, StageError
+
+FAST = RetryPolicy(attempts=3, backoff_s=0.0, backoff_max_s=0.0)
+
+
+def _error(code: grpc.StatusCode, details: str = "") -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+def _failing(*errors: grpc.aio.AioRpcError):  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    async def attempt(n: int) -> str:
+        calls.append(n)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        return "ok"
+
+    return attempt, calls
+
+
+async def test_transient_failures_are_retried_until_success() -> None:
+    attempt, calls = _failing(_error(grpc.StatusCode.UNAVAILABLE), _error(grpc.StatusCode.ABORTED))
+    assert await FAST.run(common_pb2.STAGE_SEEDER, "seeder", attempt) == "ok"
+    assert calls == [1, 2, 3]
+
+
+async def test_a_terminal_failure_is_not_retried() -> None:
+    attempt, calls = _failing(_error(grpc.StatusCode.INVALID_ARGUMENT, "bad audio"))
+    with pytest.raises(StageError) as err:
+        await FAST.run(common_pb2.STAGE_CONCEPT, "concept", attempt, lambda: "c:1")
+    assert calls == [1]
+    assert err.value.stage == common_pb2.STAGE_CONCEPT and not err.value.retryable
+    assert err.value.message == "concept failed on c:1: bad audio (INVALID_ARGUMENT)"
+
+
+async def test_running_out_of_attempts_is_retryable_and_says_so() -> None:
+    attempt, calls = _failing(*[_error(grpc.StatusCode.DEADLINE_EXCEEDED)] * 5)
+    with pytest.raises(StageError) as err:
+        await FAST.run(common_pb2.STAGE_ANIMATOR, "animator (segment 2)", attempt)
+    assert calls == [1, 2, 3]
+    assert err.value.retryable and err.value.message.endswith("after 3 attempts")
+
+
+def test_a_server_killed_mid_stream_is_retryable() -> None:
+    assert FAST.is_retryable(_error(grpc.StatusCode.INTERNAL, "Received RST_STREAM"))
+    assert not FAST.is_retryable(_error(grpc.StatusCode.INTERNAL, "division by zero"))
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = RetryPolicy(attempts=5, backoff_s=1.0, backoff_max_s=3.0)
+    assert 0.75 <= policy.delay(1) <= 1.25
+    assert 1.5 <= policy.delay(2) <= 2.5
+    assert policy.delay(4) <= 3.0 * 1.25
