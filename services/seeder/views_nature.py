@@ -298,8 +298,8 @@ def canopy(ctx: Ctx) -> Layers:
                 [
                     far - nrm * 2 * px,
                     far + nrm * 2 * px,
-                    near + nrm * 0.07 * w,
-                    near - nrm * 0.07 * w,
+                    near + nrm * 0.028 * w,
+                    near - nrm * 0.028 * w,
                 ]
             )
         )
@@ -332,14 +332,14 @@ def leaves(ctx: Ctx) -> Layers:
         w,
         np.stack([xs[:-1], ys[:-1], xs[1:], ys[1:]], 1).astype(F32),
         np.ones(39, F32),
-        max(2, int(10 * px)),
+        max(2, int(16 * px)),
     )
     polys: list[np.ndarray] = []
     lit: list[np.ndarray] = []
-    for i in range(3, 39, 2):
+    for i in range(2, 39, 4):
         for side in (-1, 1):
             ang = side * (0.6 + 0.5 * rng.random()) + rng.normal(0, 0.2)
-            ln = (60 + 60 * rng.random()) * px
+            ln = (150 + 110 * rng.random()) * px
             bx, by = xs[i], ys[i]
             tip = np.array([bx + math.sin(ang) * ln * 0.5, by - side * math.cos(ang) * ln])
             mid_pt = (np.array([bx, by]) + tip) / 2
@@ -657,7 +657,7 @@ def canyon(ctx: Ctx) -> Layers:
     for depth, col_t in ((0.35, 0.3), (0.65, 0.6), (1.0, 0.95)):
         edge = []
         for side in (-1, 1):
-            gap = (0.35 - 0.28 * depth) * w
+            gap = (0.06 + 0.3 * depth**1.5) * w
             e = ctx.focal[0] * w + side * gap + side * 0.05 * w * d.noise_1d(rng, h, scale=3)
             edge.append(e)
         cols = np.arange(w, dtype=F32)[None, :]
