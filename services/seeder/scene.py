@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from services.seeder.motifs import (
     FAMILY_RENDERERS,
     REFLECTIVE,
     Ctx,
+    Layers,
     apply_effects,
     reflect_into_water,
 )
@@ -181,6 +183,12 @@ class Grade:
 _LUMA = np.array([0.2126, 0.7152, 0.0722], F32)
 
 
+class Grading(Protocol):
+    """A colour grade for straight (alpha = 1.0) or premultiplied (alpha = HxW) colour."""
+
+    def apply(self, rgb: np.ndarray, alpha: np.ndarray | float = 1.0) -> np.ndarray: ...
+
+
 def place_characters(
     spec: SceneSpec, look: RoleLook, pal: Palette, px: float, light_side: float
 ) -> Layer | None:
@@ -263,8 +271,33 @@ def render_scene(spec: SceneSpec) -> Rendered:
     apply_effects(ctx, layers)
 
     grade = Grade.make(_grade_params(spec, intensity, style, mood.light), style)
-    bg = grade.apply(layers.bg)
     char_layer = place_characters(spec, look, pal, ctx.px, light_side)
+    image, out_layers = flatten(
+        ctx, layers, grade, char_layer, vignette=look.vignette, export_layers=spec.export_layers
+    )
+    return Rendered(image, out_layers, pal, family, effects)
+
+
+def flatten(
+    ctx: Ctx,
+    layers: Layers,
+    grade: Grading,
+    char_layer: Layer | None,
+    *,
+    vignette: float,
+    export_layers: bool,
+    bloom_gain: float = 1.0,
+    backlight: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Grade, composite, bloom, vignette and grain: the keyframe (RGB uint8) and its layers.
+
+    `grade` grades the scenery (characters are graded on their own); `backlight` is light
+    added behind everything (to the background, before the layers cover it).
+    """
+    h, w, pal, intensity, rng = ctx.h, ctx.w, ctx.pal, ctx.intensity, ctx.rng
+    bg = grade.apply(layers.bg)
+    if backlight is not None:
+        bg += backlight
     named = [("mid", layers.mid), ("foreground", layers.fg)]
     if char_layer is not None:
         named.insert(1, ("character", char_layer))
@@ -277,13 +310,15 @@ def render_scene(spec: SceneSpec) -> Rendered:
         flat += premul
         premuls[name] = (premul, layer.a)
 
-    bloom, vignette = _bloom_and_vignette(flat, pal, intensity, look, ctx.px)
+    bloom, vig = _bloom_and_vignette(flat, pal, intensity, vignette, ctx.px)
+    if bloom_gain != 1.0:
+        bloom *= bloom_gain
     out_layers: list[np.ndarray] = []
-    if spec.export_layers:
+    if export_layers:
         # Bake bloom into the background and the vignette into every layer, so a consumer that
         # composites the layers (parallax) sees the keyframe's light; only the grain is left out
         # (it should move per frame, not slide with a layer).
-        vig3 = vignette[..., None]
+        vig3 = vig[..., None]
         bg += bloom
         bg *= vig3
         out_layers.append(np.concatenate([d.to_u8(bg), np.full((h, w, 1), 255, np.uint8)], axis=2))
@@ -294,13 +329,13 @@ def render_scene(spec: SceneSpec) -> Rendered:
                 out_layers.append(d.to_u8(d.unpremultiply(premul * vig3, alpha)))
 
     flat += bloom
-    flat *= vignette[..., None]
+    flat *= vig[..., None]
     # Film grain, generated at half size for a softer, more organic texture.
     gh, gw = max(2, h // 2), max(2, w // 2)
     grain = rng.standard_normal((gh, gw), dtype=F32)
     grain *= 0.012 + 0.01 * intensity
     flat += d.resize(grain, w, h)[..., None]
-    return Rendered(d.to_u8(flat), out_layers, pal, family, effects)
+    return d.to_u8(flat), out_layers
 
 
 def _render_upscaled(spec: SceneSpec) -> Rendered:
@@ -328,7 +363,7 @@ def _render_upscaled(spec: SceneSpec) -> Rendered:
 
 
 def _bloom_and_vignette(
-    img: np.ndarray, pal: Palette, intensity: float, look: RoleLook, px: float
+    img: np.ndarray, pal: Palette, intensity: float, vignette: float, px: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bloom light (HxWx3, to add) and vignette (HxW, to multiply), both smooth, so they are
     computed at 1/8 size and upscaled."""
@@ -340,5 +375,5 @@ def _bloom_and_vignette(
     bloom = bloom * (0.25 + 0.35 * intensity)
     bloom_rgb = bloom[..., None] * np.asarray(d.mix(pal.light, pal.accent, 0.3), F32)
     v = d.radial(sh, sw, 0.5, 0.5) / (0.5 * np.hypot(1.0, w / h))
-    vig = 1.0 - look.vignette * d.smoothstep(0.45, 1.15, v)
+    vig = 1.0 - vignette * d.smoothstep(0.45, 1.15, v)
     return d.resize(bloom_rgb.astype(F32), w, h), d.resize(vig.astype(F32), w, h)
