@@ -98,7 +98,7 @@ def strong_beat_grid(concept: concept_pb2.Concept) -> np.ndarray:
     period = float(np.median(np.diff(times))) if times.size > 1 else 0.5
     out = []
     for d in db:
-        near = np.flatnonzero(np.abs(times - d) <= 0.6 * period)
+        near = np.flatnonzero(np.abs(times - d) <= 1.05 * period)
         out.append(float(times[near[np.argmax(strength[near])]]) if near.size else float(d))
     return np.unique(np.array(out))
 
