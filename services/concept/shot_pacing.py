@@ -22,8 +22,10 @@ end. The rules, in order:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +45,7 @@ PHRASE_BARS = 4
 # curve that keeps middling sections (verses) near 2 bars and saves the fastest cutting for
 # the loudest ones.
 SLOW_S = 7.5
-FAST_S = 2.0
+FAST_S = 1.8
 FULL_DRIVE = 0.85
 # Free time (no beat): phrase-length shots, calm -> loud.
 FREE_SLOW_S = 9.0
@@ -96,11 +98,13 @@ def strong_beat_grid(concept: concept_pb2.Concept) -> np.ndarray:
     times = np.array([b.time for b in concept.beats])
     strength = np.array([b.strength * (1.1 if b.downbeat else 1.0) for b in concept.beats])
     period = float(np.median(np.diff(times))) if times.size > 1 else 0.5
-    out = []
-    for d in db:
-        near = np.flatnonzero(np.abs(times - d) <= 1.05 * period)
-        out.append(float(times[near[np.argmax(strength[near])]]) if near.size else float(d))
-    return np.unique(np.array(out))
+    # Candidates: the beats around each downbeat's place in the beat list (2 either side).
+    at = np.searchsorted(times, db)
+    cand = np.clip(at[:, None] + np.arange(-2, 3)[None, :], 0, times.size - 1)
+    near = np.abs(times[cand] - db[:, None]) <= 1.05 * period
+    score = np.where(near, strength[cand], -1.0)
+    best = times[cand[np.arange(db.size), np.argmax(score, axis=1)]]
+    return np.unique(np.where(near.any(axis=1), best, db))
 
 
 def grid_times(concept: concept_pb2.Concept, mode: str) -> np.ndarray:
@@ -193,6 +197,7 @@ def bar_units(a: float, b: float, grid: np.ndarray, bar_s: float, duration: floa
     return out
 
 
+@functools.cache
 def compositions(n: int, k: int, lo: int, hi: int) -> list[tuple[int, ...]]:
     """All ordered ways to write n as k parts, each in [lo, hi]."""
     return [
@@ -238,10 +243,7 @@ def _fill_bar(onsets: np.ndarray, bars: list[float], end: float) -> bool:
     """The section's last bar has an onset burst (a drum fill)."""
     if len(bars) < 3:
         return False
-    edges = bars + [end]
-    counts = np.array(
-        [np.count_nonzero((onsets >= x) & (onsets < y)) for x, y in itertools.pairwise(edges)]
-    )
+    counts = np.diff(np.searchsorted(onsets, [*bars, end]))
     base = float(np.median(counts[:-1]))
     return bool(counts[-1] >= 1.5 * base and counts[-1] >= base + 3)
 
@@ -263,15 +265,13 @@ def _grid_section_cuts(
     beats: np.ndarray,
     onsets: np.ndarray,
     duration: float,
+    song_bar_s: float,
     patterns: dict[tuple[int, int, int], tuple[int, ...]],
     rng: np.random.Generator,
 ) -> list[_Cut]:
-    inner = grid[(grid > a + _EPS) & (grid < b - _EPS)]
-    steps = np.diff(grid)
-    bar_s = float(np.median(steps)) if steps.size else max(b - a, 1e-3)
-    bars = bar_units(a, b, grid, bar_s, duration)
-    if inner.size >= 2:
-        bar_s = float(np.median(np.diff(np.append(bars, b))))
+    bars = bar_units(a, b, grid, song_bar_s, duration)
+    # This section's own bar length (tempo may change at a section).
+    bar_s = statistics.median(np.diff([*bars, b]).tolist()) if len(bars) >= 3 else song_bar_s
     lo, hi = (1, 2) if plan.drive >= LOUD_DRIVE else (2, 4)
     hi = max(1, min(hi, int(MAX_SHOT_S // max(bar_s, 1e-3))))
     lo = min(lo, hi)
@@ -296,7 +296,8 @@ def _grid_section_cuts(
         _Cut(bars[i], "section" if i == 0 else "bar", build=bars[i] >= build_from - _EPS)
         for i in starts
     ]
-    if (build or fill) and len(bars) >= 2:
+    # Quick cuts close a phrase or more (a two-bar link gets none: it would be all cuts).
+    if (build or fill) and len(bars) >= PHRASE_BARS:
         quick = quick_cuts(bars[-1], b, beats, into_drop or rise >= BIG_RISE)
         cuts += [_Cut(t, "quick", quick=True, build=build) for t in quick]
     return cuts
@@ -346,6 +347,7 @@ def plan_cuts(concept: concept_pb2.Concept, seed: int = 0) -> list[ShotSpan]:
     beats = np.array([b.time for b in concept.beats]) if concept.beats else np.zeros(0)
     onsets = np.asarray(concept.onset_times, dtype=float)
     plans = section_plans(concept)
+    bar_s = float(np.median(np.diff(grid))) if grid.size >= 2 else duration
     starts = snap_bounds(plans, grid, duration) + [duration]
     rng = np.random.default_rng([seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF, 0x5C07])
     patterns: dict[tuple[int, int, int], tuple[int, ...]] = {}
@@ -359,7 +361,7 @@ def plan_cuts(concept: concept_pb2.Concept, seed: int = 0) -> list[ShotSpan]:
             sec_cuts = _free_section_cuts(plan, a, b, onsets)
         else:
             sec_cuts = _grid_section_cuts(
-                plan, a, b, nxt, grid, beats, onsets, duration, patterns, rng
+                plan, a, b, nxt, grid, beats, onsets, duration, bar_s, patterns, rng
             )
         cuts += [(c, plan.index) for c in sec_cuts]
     cuts[0][0].kind = "open"

@@ -88,12 +88,20 @@ def shot_words(design: ShotDesign, subject: str, family: str) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _intensity(curve: concept_pb2.Curve, a: float, b: float) -> float:
-    if not curve.values or curve.rate_hz <= 0:
-        return 0.0
-    i = min(int(a * curve.rate_hz), len(curve.values) - 1)
-    j = max(i + 1, int(b * curve.rate_hz))
-    return float(np.clip(np.mean(curve.values[i:j]), 0.0, 1.0))
+class _SpanMean:
+    """Mean of a curve over time spans, from one cumulative sum."""
+
+    def __init__(self, curve: concept_pb2.Curve) -> None:
+        self.rate = curve.rate_hz
+        self.cum = np.concatenate([[0.0], np.cumsum(np.asarray(curve.values, dtype=float))])
+
+    def __call__(self, a: float, b: float) -> float:
+        n = self.cum.size - 1
+        if n == 0 or self.rate <= 0:
+            return 0.0
+        i = min(int(a * self.rate), n - 1)
+        j = min(max(i + 1, int(b * self.rate)), n)
+        return float(np.clip((self.cum[j] - self.cum[i]) / (j - i), 0.0, 1.0))
 
 
 def plan_storyboard(
@@ -117,6 +125,7 @@ def plan_storyboard(
     moment_times = np.array([m.time for m in moments])
     mood = list(concept.mood.descriptors)
     slot_seed: dict[tuple[int, int], int] = {}
+    mean_intensity = _SpanMean(concept.intensity)
     for i, (span, d) in enumerate(zip(spans, designs, strict=True)):
         start = round(span.start, 4)
         end = round(spans[i + 1].start, 4) if i + 1 < len(spans) else concept.duration_seconds
@@ -124,7 +133,7 @@ def plan_storyboard(
         k = int(np.searchsorted(moment_times, start + _EPS, side="right")) - 1
         moment = moments[max(k, 0)] if moments else None
         section = concept.sections[span.section] if span.section >= 0 else None
-        intensity = _intensity(concept.intensity, start, end)
+        intensity = mean_intensity(start, end)
         base = ", ".join(
             p for p in (concept.prompt.strip().rstrip("."), shot_words(d, subject, family)) if p
         )
