@@ -149,6 +149,10 @@ class _Rotor:
         self.offset = offset
         self.count: dict[tuple[int, bool], int] = {}
 
+    def first(self, framing: int) -> str:
+        cands = viewpoints_for(self.family, framing)
+        return cands[0].name if cands else ""
+
     def next(self, framing: int, subject: bool) -> str:
         cands = viewpoints_for(self.family, SUBJECT if subject and framing != WIDE else framing)
         cands = cands or viewpoints_for(self.family, framing)
@@ -194,11 +198,10 @@ def _fresh(
             move = PUSH_IN
         elif i == 0 and video_open:
             move = CRANE if kind == "calm" else PUSH_IN
-        out.append(
-            ShotDesign(
-                framing, move, look, rotor.next(framing, subject), subject, 0, (plan.group, i)
-            )
-        )
+        # The video opens on the family's archetypal establishing view (skyline, canopy, ...).
+        opening = i == 0 and video_open
+        viewpoint = rotor.first(WIDE) if opening else rotor.next(framing, subject)
+        out.append(ShotDesign(framing, move, look, viewpoint, subject, 0, (plan.group, i)))
     return out
 
 
@@ -209,7 +212,9 @@ def _repeat(
     kind = pace(plan.drive)
     out = []
     for i, span in enumerate(spans):
-        t = template[i % len(template)]
+        # Past the template's end, run through it again without its opening wide shot.
+        wrap = 1 + (i - 1) % (len(template) - 1) if len(template) > 1 else 0
+        t = template[i] if i < len(template) else template[wrap]
         move, viewpoint = t.move, t.viewpoint
         if i % 3 == 2 and not span.quick and not span.build:
             moves = MOVES[kind][t.framing]
