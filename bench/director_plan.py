@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import librosa
 import numpy as np
+import soundfile as sf
 from lumiere.v1 import concept_pb2
 from lumiere.v1 import storyboard_pb2 as sb
 
@@ -181,22 +183,38 @@ def real_sources(root: Path) -> list[tuple[str, str, list[Path]]]:
     return found
 
 
-def load_mix(files: list[Path]) -> np.ndarray:
-    parts = [load_mono(f, SR, 1200) for f in files]
+def _load(path: Path) -> tuple[np.ndarray, str]:
+    """The service's decoder; for OGG/Vorbis files it rejects, libsndfile (noted per song)."""
+    try:
+        return load_mono(path, SR, 1200), ""
+    except InvalidInput:
+        if path.suffix.lower() != ".ogg":
+            raise
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = librosa.resample(data.mean(axis=1), orig_sr=rate, target_sr=SR)
+    return mono.astype(np.float32), "decoded with libsndfile: the service's PyAV decoder rejects it"
+
+
+def load_mix(files: list[Path]) -> tuple[np.ndarray, str]:
+    loaded = [_load(f) for f in files]
+    parts = [x for x, _ in loaded]
+    notes = {n for _, n in loaded if n}
     out = np.zeros(max(len(p) for p in parts), np.float32)
     for p in parts:
         out[: len(p)] += p
-    return out
+    return out, "; ".join(sorted(notes))
 
 
 def real(root: Path) -> tuple[list[tuple[Row, sb.Storyboard, concept_pb2.Concept]], list[str]]:
     out, skipped = [], []
     for name, origin, files in real_sources(root):
         try:
-            samples = load_mix(files)
+            samples, note = load_mix(files)
         except InvalidInput as exc:
             skipped.append(f"{name} ({origin}): {exc}")
             continue
+        if note:
+            skipped.append(f"{name} ({origin}): {note} (included)")
         if len(samples) < 20 * SR:
             skipped.append(f"{name} ({origin}): shorter than 20 s")
             continue
@@ -346,7 +364,7 @@ def write_results(
     else:
         text.append("Not run (pass `--fetch-real` or `--real DIR`).")
     if skipped:
-        text += ["", "Skipped:", *[f"- {s}" for s in skipped]]
+        text += ["", "Decoding notes:", *[f"- {s}" for s in skipped]]
     text += [
         "",
         f"## Example: the demo song ({demo_row.duration:.0f} s, {demo_row.tempo:.0f} BPM)",

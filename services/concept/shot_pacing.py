@@ -299,6 +299,8 @@ def _grid_section_cuts(
     # Quick cuts close a phrase or more (a two-bar link gets none: it would be all cuts).
     if (build or fill) and len(bars) >= PHRASE_BARS:
         quick = quick_cuts(bars[-1], b, beats, into_drop or rise >= BIG_RISE)
+        if quick and cuts[-1].time >= bars[-1] - _EPS:
+            cuts[-1].quick = True  # the bar's first piece is shorter than a bar too
         cuts += [_Cut(t, "quick", quick=True, build=build) for t in quick]
     return cuts
 
