@@ -1,4 +1,4 @@
-"""The whole analysis: decoded samples (+ prompt, lyrics) -> the Concept protobuf.
+"""The whole analysis: decoded samples (+ prompt, lyrics) -> the Concept, storyboard included.
 
 `analyse(samples, ...)` is pure and reports progress per step through `report(done, total,
 message)`, so the servicer can stream it and the benchmark can time it without a server.
@@ -18,6 +18,7 @@ from services.concept.frontend import SR, Frontend, compute_frontend
 from services.concept.lyrics import TimedLine, parse_lyrics
 from services.concept.moments import SongShape, key_moments
 from services.concept.rhythm import Rhythm, analyse_rhythm
+from services.concept.storyboard import plan_storyboard
 from services.concept.structure import SectionInfo, find_sections
 from services.concept.tonality import describe_mood, estimate_key
 
@@ -31,6 +32,7 @@ STEPS = [
     "key and mood",
     "key moments",
     "lyrics",
+    "storyboard",
 ]
 
 SECTION_ROLE = {
@@ -95,6 +97,8 @@ def analyse(
     key_moment_count: int = 0,
     lyrics: bytes | None = None,
     report: Report = _noop,
+    has_characters: bool = False,
+    seed: int = 0,
 ) -> concept_pb2.Concept:
     total = len(STEPS)
     step = 0
@@ -144,7 +148,7 @@ def analyse(
             (s.start, s.end) for s in sections if s.role not in ("intro", "outro", "breakdown")
         ]
         lines = parse_lyrics(lyrics, fe.duration, vocal, rh.beats.tolist())
-    report(total, total, "analysis done")
+    next_step("planning the shots")
 
     concept = concept_pb2.Concept(
         duration_seconds=fe.duration,
@@ -213,4 +217,6 @@ def analyse(
         f"{fe.duration:.0f} s, {rh.tempo:.0f} BPM in {rh.beats_per_bar}/4, {key.tonic} {mode}, "
         f"{', '.join(mood.descriptors)}; sections: {roles}"
     )
+    concept.storyboard.CopyFrom(plan_storyboard(concept, has_characters, seed))
+    report(total, total, "analysis done")
     return concept

@@ -53,6 +53,8 @@ def run_analysis(
         key_moment_count=request.key_moment_count,
         lyrics=lyrics,
         report=step,
+        has_characters=request.has_characters,
+        seed=request.seed,
     )
     report(total - 1, total, "storing concept.json")
     data = json_format.MessageToJson(concept).encode()
