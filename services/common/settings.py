@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     # Worker threads an animator uses for its own CPU work.
     animator_workers: int = Field(default=2, ge=1)
     log_level: str = "INFO"
+
+    # The concept's optional screenwriter (services/concept/screenwriter.py): an OpenAI-compatible
+    # chat-completions endpoint that rewrites the shots' prompts. The base URL ends before
+    # /chat/completions ("http://127.0.0.1:11434/v1" for Ollama); empty = off (the director's
+    # prompts). The API key is sent as a Bearer token when set; it is a secret (never printed).
+    screenwriter_base_url: str = ""
+    screenwriter_model: str = ""
+    screenwriter_api_key: SecretStr = SecretStr("")
+    # Per request; a failed or late answer keeps the director's prompts.
+    screenwriter_timeout_s: float = Field(default=30.0, gt=0)
+    # Shots per request; longer storyboards are asked for in batches.
+    screenwriter_max_shots: int = Field(default=40, ge=1)
 
     def addr(self, port: int, override: str) -> str:
         return override or f"{self.host}:{port}"

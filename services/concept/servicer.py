@@ -17,6 +17,7 @@ from services.common.storage import ArtifactStore
 from services.concept.analysis import STEPS, analyse
 from services.concept.audio_decode import load_mono
 from services.concept.frontend import SR
+from services.concept.screenwriter import ScreenwriterConfig, rewrite_storyboard
 
 
 def validate_request(request: concept_pb2.AnalyzeAudioRequest) -> None:
@@ -36,8 +37,10 @@ def run_analysis(
     store: ArtifactStore,
     report: Report,
 ) -> concept_pb2.AnalyzeAudioResult:
-    """Blocking: decode, analyse, store concept.json. Runs in a worker thread."""
-    total = len(STEPS) + 2
+    """Blocking: decode, analyse, let the screenwriter (when configured) write the shots'
+    prompts, store concept.json. Runs in a worker thread."""
+    writer = ScreenwriterConfig.from_settings(settings)
+    total = len(STEPS) + 2 + (writer is not None)
     report(0, total, "decoding audio")
     with store.local_path(request.audio.key) as path:
         samples = load_mono(path, SR, settings.max_audio_seconds)
@@ -56,6 +59,9 @@ def run_analysis(
         has_characters=request.has_characters,
         seed=request.seed,
     )
+    if writer is not None:
+        report(total - 2, total, "the screenwriter is writing the shots' prompts")
+        concept.storyboard.CopyFrom(rewrite_storyboard(concept, writer))
     report(total - 1, total, "storing concept.json")
     data = json_format.MessageToJson(concept).encode()
     ref = store.put_bytes(concept_key(request.project_id), data, "application/json")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from lumiere.v1 import concept_pb2
 
+from services.concept.storyboard import plan_storyboard
+
 ROLES = {
     "intro": concept_pb2.SECTION_ROLE_INTRO,
     "verse": concept_pb2.SECTION_ROLE_VERSE,
@@ -88,4 +90,17 @@ def grid_concept(
             )
         c.downbeat_times.extend([i * bar for i in range(total_bars)])
     c.onset_times.extend([i * period for i in range(n_beats)])
+    return c
+
+
+def boarded_concept() -> concept_pb2.Concept:
+    """A verse-chorus-verse grid concept at 120 BPM with timed lyrics and the director's
+    storyboard (for the screenwriter's tests)."""
+    c = grid_concept(
+        120.0, [Part("verse", 8, 0.4, 0), Part("chorus", 8, 0.9, 1), Part("verse", 8, 0.4, 0)]
+    )
+    c.mood.descriptors.extend(["driving", "dark"])
+    for start, text in ((2.0, "rain on the wires"), (18.0, "we light the night"), (34.0, "again")):
+        c.lyrics.append(concept_pb2.LyricLine(start=start, end=start + 3.0, text=text))
+    c.storyboard.CopyFrom(plan_storyboard(c, seed=1))
     return c

@@ -22,8 +22,8 @@ def _analyse(
     request = concept_pb2.AnalyzeAudioRequest(
         project_id="p1", audio=audio, prompt="forest mist, a singer", **fields
     )
-    concept, ref = run_analysis(request, settings, store, lambda done, total, message: None)
-    return concept, json.loads(store.get_bytes(ref.key))
+    result = run_analysis(request, settings, store, lambda done, total, message: None)
+    return result.concept, json.loads(store.get_bytes(result.concept_json.key))
 
 
 def test_storyboard_is_in_the_stored_concept(
