@@ -15,7 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from services.seeder.images import contact_sheet, encode_png
+from services.common.images import encode_png
+from services.seeder.images import contact_sheet
 from services.seeder.scene import SceneSpec, choose_family, scene_palette
 from services.seeder.shots import ShotSpec, render_shot
 from services.seeder.viewpoints import ABSTRACT_VIEWPOINTS, VIEWPOINTS

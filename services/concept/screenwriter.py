@@ -175,8 +175,7 @@ def apply_screenplay(board: sb.Storyboard, play: Screenplay, model: str) -> sb.S
         shot.prompt = prompts[shot.index]
     out.source = SOURCE
     out.note = f"prompts written by the screenwriter ({model})"
-    if play.story:
-        out.note += f"; story: {play.story}"
+    out.story = play.story
     return out
 
 

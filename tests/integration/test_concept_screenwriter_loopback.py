@@ -83,10 +83,8 @@ def test_prompts_are_replaced(concept: concept_pb2.Concept, server: ChatServer) 
         for s in shots
     ]
     assert out.source == "screenwriter"
-    assert out.note == (
-        f"prompts written by the screenwriter ({MODEL}); "
-        "story: A lone dancer lights up a drowned city."
-    )
+    assert out.note == f"prompts written by the screenwriter ({MODEL})"
+    assert out.story == "A lone dancer lights up a drowned city."
 
 
 def test_only_the_prompts_change(concept: concept_pb2.Concept, server: ChatServer) -> None:

@@ -177,7 +177,8 @@ def test_apply_replaces_only_the_prompts(concept: concept_pb2.Concept) -> None:
         theirs_copy.prompt = mine.prompt
         assert mine == theirs_copy
     assert out.source == "screenwriter"
-    assert out.note == "prompts written by the screenwriter (tiny-model); story: One night."
+    assert out.note == "prompts written by the screenwriter (tiny-model)"
+    assert out.story == "One night."
     assert board.source == "director"  # the input is not modified
 
 
