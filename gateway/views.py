@@ -139,6 +139,8 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
                 "seconds": round(t.seconds, 3),
                 "error": t.error or None,
                 "replica": t.replica or None,
+                "renders": t.renders,
+                "reused": t.reused,
             }
             for t in p.tasks
         ],

@@ -148,7 +148,6 @@ class FakeSeeder(seeder_pb2_grpc.SeederServiceServicer):
             result=seeder_pb2.GenerateKeyframesResult(keyframes=keyframes)
         )
 
-
     def _shots(
         self, request: seeder_pb2.GenerateKeyframesRequest
     ) -> seeder_pb2.GenerateKeyframesEvent:
