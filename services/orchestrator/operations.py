@@ -274,6 +274,7 @@ class Operations:
             row.concept,
             row.spec.options.fps,
             self.engine.config.max_prompt_chars,
+            current=row.concept.storyboard,
         )
         stale = storyboards.redraws(row.concept.storyboard, board)
         concept = concept_pb2.Concept()

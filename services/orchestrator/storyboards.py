@@ -96,13 +96,15 @@ def checked(
     concept: concept_pb2.Concept,
     fps: int,
     max_prompt_chars: int,
+    current: storyboard_pb2.Storyboard | None = None,
 ) -> storyboard_pb2.Storyboard:
     """`board` as the plan of this song at `fps`, or InvalidInput naming the first problem.
 
     The shots must tile [0, duration) in order, each at least one frame long at `fps`, with
     unique ids and known framing/move/entry values. The result is a copy with the boundaries
-    snapped together, `source` "user", and index, bars, section and key moment renumbered from
-    the music (the director's rules).
+    snapped together, `source` "user", its index renumbered, and bars, section and key moment
+    derived from the music (the director's rules) for shots that are new or whose times moved;
+    a shot of `current` that kept its times keeps them as they were, so it stays as drawn.
     """
     _check_shape(board, max_prompt_chars)
     duration = concept.duration_seconds
@@ -120,6 +122,7 @@ def checked(
     downbeats = sorted(concept.downbeat_times)
     moments = sorted(concept.key_moments, key=lambda m: m.time)
     moment_times = [m.time for m in moments]
+    before = {s.id: s for s in current.shots} if current is not None else {}
     for i, shot in enumerate(out.shots):
         shot.index = i
         shot.start_time = 0.0 if i == 0 else out.shots[i - 1].end_time
@@ -134,11 +137,23 @@ def checked(
                 f"({shot.end_time - shot.start_time:.3f} s): too short, every shot needs at "
                 "least 1 frame"
             )
+        old = before.get(shot.id)
+        if old is not None and _same_times(old, shot):
+            shot.start_bar, shot.end_bar = old.start_bar, old.end_bar
+            shot.section_index, shot.key_moment_id = old.section_index, old.key_moment_id
+            continue
         shot.start_bar, shot.end_bar = contract.shot_bars(downbeats, shot.start_time, shot.end_time)
         shot.section_index = _section_at(concept, shot.start_time)
         k = bisect.bisect_right(moment_times, shot.start_time + contract.BAR_EPSILON_S) - 1
         shot.key_moment_id = moments[max(k, 0)].id if moments else ""
     return out
+
+
+def _same_times(a: storyboard_pb2.Shot, b: storyboard_pb2.Shot) -> bool:
+    return (
+        abs(a.start_time - b.start_time) <= TIME_TOLERANCE_S
+        and abs(a.end_time - b.end_time) <= TIME_TOLERANCE_S
+    )
 
 
 def _section_at(concept: concept_pb2.Concept, t: float) -> int:
