@@ -7,14 +7,16 @@ The multipart body itself is streamed and spooled by `gateway.uploads`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from lumiere.v1 import common_pb2
+from lumiere.v1 import common_pb2, storyboard_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
 from gateway.config import GatewaySettings
+from gateway.storyboards import storyboard_from_json
 from gateway.uploads import FilePart, MissingField, ParsedForm
 from services.common import contract
 from services.common.errors import InvalidInput
@@ -32,10 +34,13 @@ TEXT_FIELDS = {
     "style",
     "key_moments",
     "key_moment_count",
+    "storyboard",
 }
 FILE_FIELDS = ("audio", "character_images", "lyrics")
 MAX_PROMPT_CHARS = 2000
 MAX_SEED = 2**63 - 1
+# A storyboard of a long song (a few hundred shots with prompts) is a few hundred KiB of JSON.
+MAX_TEXT_FIELD_BYTES = 1 << 20
 # "preview" -> QUALITY_PREVIEW, ...: the proto enum's names, lowercase.
 QUALITY_NAMES: dict[str, int] = {
     name.removeprefix("QUALITY_").lower(): value
@@ -77,7 +82,7 @@ class UploadLimits:
     @property
     def body_bytes(self) -> int:
         images = contract.MAX_CHARACTER_IMAGES * self.image_bytes
-        return self.audio_bytes + images + self.lyrics_bytes + (1 << 20)  # + text and framing
+        return self.audio_bytes + images + self.lyrics_bytes + MAX_TEXT_FIELD_BYTES + (1 << 20)
 
     @property
     def max_parts(self) -> int:
@@ -93,6 +98,8 @@ class CreateForm:
     images: list[FilePart]
     lyrics: FilePart | None
     options: opb.ProjectOptions
+    # Replaces the director's plan once the concept exists (checked against the song then).
+    storyboard: storyboard_pb2.Storyboard | None = None
 
 
 def read_create_form(form: ParsedForm) -> CreateForm:
@@ -115,7 +122,22 @@ def read_create_form(form: ParsedForm) -> CreateForm:
     if len(lyrics) > 1:
         raise InvalidInput("give at most one lyrics file")
     options = parse_options(form)
-    return CreateForm(prompt, audio[0], images, lyrics[0] if lyrics else None, options)
+    storyboard = parse_storyboard(form.text("storyboard"))
+    return CreateForm(prompt, audio[0], images, lyrics[0] if lyrics else None, options, storyboard)
+
+
+def parse_storyboard(raw: str | None) -> storyboard_pb2.Storyboard | None:
+    """The optional `storyboard` field: the JSON of GET .../storyboard (edited), or None."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"storyboard is not valid JSON: {exc}") from None
+    try:
+        return storyboard_from_json(data, None)
+    except InvalidInput as exc:
+        raise InvalidInput(f"storyboard: {exc}") from None
 
 
 def _int_field(form: ParsedForm, name: str, lo: int, hi: int) -> int | None:
@@ -237,6 +259,11 @@ def create_form_openapi(max_upload_mb: int) -> dict[str, Any]:
         "seed": {"type": "integer", "minimum": 0},
         "style": {"type": "string", "maxLength": contract.MAX_STYLE_CHARS},
         "key_moments": {"type": "integer", "minimum": 0, "maximum": contract.MAX_KEY_MOMENTS},
+        "storyboard": {
+            "type": "string",
+            "description": "optional JSON storyboard (the shape of GET .../storyboard) that "
+            "replaces the director's plan",
+        },
     }
     schema = {"type": "object", "required": ["audio", "prompt"], "properties": properties}
     return {

@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import orchestrator_pb2 as opb
 from lumiere.v1 import orchestrator_pb2_grpc as opb_grpc
+from lumiere.v1 import storyboard_pb2
 
 from services.common.grpc_client import aio_channel
 
@@ -72,14 +73,29 @@ class OrchestratorClient:
         )
 
     async def regenerate(
-        self, project_id: str, segment_index: int, prompt: str = "", seed: int | None = None
+        self,
+        project_id: str,
+        segment_index: int,
+        prompt: str = "",
+        seed: int | None = None,
+        shot_id: str = "",
     ) -> opb.Project:
+        """Re-render a segment, or with `shot_id` one storyboard shot (keyframe + segment)."""
         request = opb.RegenerateSegmentRequest(
-            project_id=project_id, segment_index=segment_index, prompt=prompt
+            project_id=project_id, segment_index=segment_index, prompt=prompt, shot_id=shot_id
         )
         if seed is not None:  # unset = keep the segment's seed
             request.seed = seed
         resp = await self.stub.RegenerateSegment(request, timeout=self.timeout)
+        return resp.project
+
+    async def update_storyboard(
+        self, project_id: str, storyboard: storyboard_pb2.Storyboard
+    ) -> opb.Project:
+        resp = await self.stub.UpdateStoryboard(
+            opb.UpdateStoryboardRequest(project_id=project_id, storyboard=storyboard),
+            timeout=self.timeout,
+        )
         return resp.project
 
     async def preview(self, project_id: str) -> opb.Project:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.config import GatewaySettings
-from gateway.contact_sheet import ContactSheets
 from gateway.follow import ProjectFollower
 from gateway.forms import UploadLimits
 from gateway.metrics import Metrics
@@ -28,7 +27,6 @@ class GatewayState:
     metrics: Metrics
     follower: ProjectFollower
     limits: UploadLimits
-    sheets: ContactSheets
     _orchestrator: OrchestratorClient | None = field(default=None, repr=False)
 
     @classmethod
@@ -48,7 +46,6 @@ class GatewayState:
             metrics=metrics,
             follower=ProjectFollower(metrics),
             limits=UploadLimits.from_settings(settings, config),
-            sheets=ContactSheets(store),
         )
 
     @property

@@ -107,10 +107,12 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
         "character_image_count": len(p.character_images),
         "has_lyrics": bool(p.lyrics.key),
         "concept": concept_summary(p.concept) if p.HasField("concept") else None,
+        "shot_count": len(p.concept.storyboard.shots),
         "keyframes": [
             {
                 "index": i,
                 "key_moment_id": k.key_moment_id,
+                "shot_id": k.shot_id or None,
                 "time": round(k.time, 3),
                 "prompt": k.prompt,
                 "palette": list(k.palette),
@@ -137,6 +139,8 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
                 "seconds": round(t.seconds, 3),
                 "error": t.error or None,
                 "replica": t.replica or None,
+                "renders": t.renders,
+                "reused": t.reused,
             }
             for t in p.tasks
         ],
@@ -146,6 +150,8 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
             "process": f"{url}/process",
             "concept": f"{url}/concept",
             "contact_sheet": f"{url}/contact-sheet",
+            "storyboard": f"{url}/storyboard",
+            "storyboard_strip": f"{url}/storyboard.png",
         },
     }
     return out

@@ -164,6 +164,8 @@ function renderProject(p) {
     }
   }
 
+  renderStoryboard(p);
+
   const player = $("player");
   const download = $("download");
   const playable = p.video_url || p.preview_url;  // the final video, else the quick preview
@@ -187,6 +189,48 @@ function renderProject(p) {
   for (const row of document.querySelectorAll("#projects tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === p.id);
   }
+}
+
+// The storyboard: fetched when the project has one and its keyframes or shot count changed.
+// Names (framing, move) are the API's own, shown as they come.
+async function renderStoryboard(p) {
+  const box = $("storyboard");
+  if (!p.shot_count) { box.hidden = true; delete box.dataset.version; return; }
+  const version = `${p.id}:${p.shot_count}:${p.keyframes.length}:${p.updated_at}`;
+  if (box.dataset.version === version) return;
+  box.dataset.version = version;
+  let board;
+  try {
+    board = await api(p.links.storyboard.slice(API.length));
+  } catch (err) {
+    box.hidden = true;
+    return;
+  }
+  if (box.dataset.version !== version) return;  // a newer render started meanwhile
+  $("storyboard-summary").textContent =
+    `Storyboard: ${plural(board.shots.length, "shot")} (${board.source})`;
+  const strip = $("storyboard-strip");
+  strip.hidden = !board.strip_url;
+  if (board.strip_url) strip.src = withKey(board.strip_url);
+  const rows = board.shots.map((s) => {
+    const tr = document.createElement("tr");
+    const cells = [
+      String(s.index + 1),
+      `${s.start_time.toFixed(2)}–${s.end_time.toFixed(2)} s`,
+      s.framing.replace(/_/g, " "),
+      s.move.replace(/_/g, " "),
+      s.prompt,
+    ];
+    cells.forEach((text, i) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (i === 1) td.className = "time";
+      tr.append(td);
+    });
+    return tr;
+  });
+  $("shots").tBodies[0].replaceChildren(...rows);
+  box.hidden = false;
 }
 
 function renderProgress(status, progress) {

@@ -7,8 +7,10 @@ read. Pure functions and constants; no I/O.
 
 from __future__ import annotations
 
+import bisect
 import re
 import uuid
+from collections.abc import Sequence
 
 from services.common.errors import InvalidInput
 
@@ -80,6 +82,21 @@ def frame_to_time(frame: int, fps: int) -> float:
     return frame / fps
 
 
+# A cut this close after a downbeat is on it (the director rounds cut times to 0.1 ms).
+BAR_EPSILON_S = 1e-3
+
+
+def shot_bars(downbeats: Sequence[float], start_s: float, end_s: float) -> tuple[int, int]:
+    """A shot's [start_bar, end_bar) on the downbeat grid (sorted times): the bar holding its
+    start, one past the bar holding its last instant; (-1, -1) without downbeats. The director
+    numbers its shots so, and an edited storyboard is renumbered with the same rule."""
+    if not downbeats:
+        return -1, -1
+    first = bisect.bisect_right(downbeats, start_s + BAR_EPSILON_S) - 1
+    last = bisect.bisect_right(downbeats, end_s - BAR_EPSILON_S) - 1
+    return max(first, 0), max(last, 0) + 1
+
+
 # -- artifact keys ----------------------------------------------------------------------------
 # uploads/{project}/...  what the client sent; outputs/{project}/...  what the stages made.
 
@@ -119,6 +136,11 @@ def owner_key(project_id: str) -> str:
 
 def concept_key(project_id: str) -> str:
     return f"{outputs_prefix(project_id)}concept.json"
+
+
+def storyboard_key(project_id: str) -> str:
+    """The storyboard (the plan in use: the director's or the user's edit) as JSON."""
+    return f"{outputs_prefix(project_id)}storyboard.json"
 
 
 def keyframe_key(project_id: str, index: int, digest: str) -> str:

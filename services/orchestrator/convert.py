@@ -55,6 +55,8 @@ def project_to_proto(
         project.concept.CopyFrom(row.concept)
     if row.keyframes is not None:
         project.keyframes.extend(row.keyframes.keyframes)
+        if row.keyframes.contact_sheet.key:
+            project.contact_sheet.CopyFrom(row.keyframes.contact_sheet)
     if row.final_video is not None:
         project.final_video.CopyFrom(row.final_video)
     if row.preview_video is not None:

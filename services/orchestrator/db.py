@@ -141,8 +141,10 @@ class ProjectDB:
         now: float,
         allowed_states: Sequence[int],
         overrides: RunOverrides | None = None,
+        concept: concept_pb2.Concept | None = None,
     ) -> ProjectRow | None:
-        """Queue a run (state -> processing) if the project is in one of `allowed_states`.
+        """Queue a run (state -> processing) if the project is in one of `allowed_states`;
+        `concept` replaces the stored one in the same write (a per-shot regenerate's edit).
 
         Returns the updated row, or None if the state did not allow it (caller re-reads).
         """
@@ -160,6 +162,8 @@ class ProjectDB:
         }
         if overrides is not None:
             values[projects.c.overrides] = overrides.to_json()
+        if concept is not None:
+            values[projects.c.concept] = concept.SerializeToString()
         with self._tx() as conn:
             result = conn.execute(
                 projects.update()
@@ -170,6 +174,29 @@ class ProjectDB:
             if result.rowcount != 1:
                 return None
         return self.get(project_id)
+
+    def save_storyboard(
+        self,
+        project_id: str,
+        concept: concept_pb2.Concept,
+        overrides: RunOverrides,
+        now: float,
+    ) -> bool:
+        """An edited storyboard (inside `concept`) and the re-draws it asks for, written only
+        while no run is queued or running; False otherwise."""
+        with self._tx() as conn:
+            result = conn.execute(
+                projects.update()
+                .where(projects.c.id == project_id)
+                .where(projects.c.run_requested_at.is_(None))
+                .where(projects.c.state.not_in(list(ACTIVE_STATES)))
+                .values(
+                    concept=concept.SerializeToString(),
+                    overrides=overrides.to_json(),
+                    updated_at=now,
+                )
+            )
+            return result.rowcount == 1
 
     def cancel(self, project_id: str, now: float) -> bool:
         """Cancel a queued or running project; False if it already finished."""

@@ -7,20 +7,21 @@ import base64
 import json
 import logging
 import random
+from collections.abc import Sequence
 
-from lumiere.v1 import common_pb2, orchestrator_pb2
+from lumiere.v1 import common_pb2, concept_pb2, orchestrator_pb2, seeder_pb2
 
 from services.common import contract
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound
 from services.common.stages import ACTIVE_STATES, TERMINAL_STATES, run_kind_name, state_name
-from services.orchestrator import validation
+from services.orchestrator import storyboards, validation
 from services.orchestrator.clock import now
 from services.orchestrator.convert import project_to_proto
 from services.orchestrator.engine import Engine
 from services.orchestrator.events import event_from_row
 from services.orchestrator.overrides import RunOverrides
 from services.orchestrator.rows import ProjectRow, RunKindValue
-from services.orchestrator.timeline import plan_segments
+from services.orchestrator.timeline import PlannedSegment, plan_segments
 
 log = logging.getLogger(__name__)
 PS = orchestrator_pb2.ProjectState
@@ -94,13 +95,15 @@ class Operations:
             )
         if row.run_requested_at is not None:
             return await self.project(project_id)  # already queued or running: idempotent
-        if row.state == PS.PROJECT_STATE_COMPLETED and row.final_video is not None:
+        edited = row.overrides.storyboard_edited
+        if row.state == PS.PROJECT_STATE_COMPLETED and row.final_video is not None and not edited:
             return await self.project(project_id)  # nothing to do
         # An active state without a queued run (should not happen) is re-queued, not stuck.
         await self._queue(
             row,
             common_pb2.RUN_KIND_FULL,
             allowed=(PS.PROJECT_STATE_CREATED, *TERMINAL_STATES, *ACTIVE_STATES),
+            overrides=row.overrides.queued_full() if edited else None,
         )
         return await self.project(project_id)
 
@@ -121,9 +124,10 @@ class Operations:
         kind: RunKindValue,
         allowed: tuple[int, ...],
         overrides: RunOverrides | None = None,
+        concept: concept_pb2.Concept | None = None,
     ) -> None:
         updated = await self.engine.api(
-            self.db.request_run, row.id, kind, now(), allowed, overrides
+            self.db.request_run, row.id, kind, now(), allowed, overrides, concept
         )
         if updated is None:
             fresh = await self._row(row.id)
@@ -175,9 +179,10 @@ class Operations:
         row = await self._row(req.project_id)
         if row.run_requested_at is not None or row.state in ACTIVE_STATES:
             raise FailedPrecondition(f"project {row.id} is processing; wait for it to finish")
+        what = "a shot" if req.shot_id else "a segment"
         if row.concept is None or row.keyframes is None:
             raise FailedPrecondition(
-                f"project {row.id} has no keyframes yet; process it before regenerating a segment"
+                f"project {row.id} has no keyframes yet; process it before regenerating {what}"
             )
         prompt = req.prompt.strip()
         if len(prompt) > self.engine.config.max_prompt_chars:
@@ -189,6 +194,13 @@ class Operations:
         plan = plan_segments(
             row.concept.duration_seconds, row.spec.options.fps, [k.time for k in keyframes]
         )
+        shot_id = req.shot_id
+        if not shot_id and 0 <= req.segment_index < len(plan):
+            # A segment that opens a storyboard shot: a prompt is that shot's new prompt.
+            opened = keyframes[plan[req.segment_index].from_keyframe].shot_id
+            shot_id = opened if prompt and opened else ""
+        if shot_id:
+            return await self._regenerate_shot(row, shot_id, prompt, req, keyframes, plan)
         if not 0 <= req.segment_index < len(plan):
             raise InvalidInput(
                 f"segment_index {req.segment_index} is out of range: the project has "
@@ -204,3 +216,89 @@ class Operations:
             row, common_pb2.RUN_KIND_REGENERATE, allowed=tuple(TERMINAL_STATES), overrides=overrides
         )
         return await self.project(row.id)
+
+    async def _regenerate_shot(
+        self,
+        row: ProjectRow,
+        shot_id: str,
+        prompt: str,
+        req: orchestrator_pb2.RegenerateSegmentRequest,
+        keyframes: Sequence[seeder_pb2.Keyframe],
+        plan: Sequence[PlannedSegment],
+    ) -> orchestrator_pb2.Project:
+        """A new take of one shot: the shot's prompt and/or seed change in the storyboard, its
+        keyframe is re-drawn and its segment re-rendered (with the same seed)."""
+        assert row.concept is not None
+        concept = concept_pb2.Concept()
+        concept.CopyFrom(row.concept)
+        shot = storyboards.find_shot(concept.storyboard, shot_id)
+        seed = req.seed if req.HasField("seed") else random.randrange(1, 2**31)
+        if prompt:
+            shot.prompt = prompt
+        shot.seed = seed
+        concept.storyboard.source = storyboards.USER_SOURCE
+        segment = next(
+            (s.index for s in plan if keyframes[s.from_keyframe].shot_id == shot_id), None
+        )
+        if segment is None:
+            # Keyframes still per key moment: the segment the shot starts in.
+            starts = [s for s in plan if s.start_frame <= _frame(shot.start_time, row)]
+            segment = starts[-1].index if starts else 0
+        overrides = row.overrides.shot_take(shot_id, segment, seed)
+        await self._queue(
+            row,
+            common_pb2.RUN_KIND_REGENERATE,
+            allowed=tuple(TERMINAL_STATES),
+            overrides=overrides,
+            concept=concept,
+        )
+        await self._store_storyboard(row.id, concept)
+        return await self.project(row.id)
+
+    async def update_storyboard(
+        self, req: orchestrator_pb2.UpdateStoryboardRequest
+    ) -> orchestrator_pb2.Project:
+        row = await self._row(req.project_id)
+        if row.run_requested_at is not None or row.state in ACTIVE_STATES:
+            raise FailedPrecondition(
+                f"project {row.id} is processing; wait for it to finish or cancel it before "
+                "editing the storyboard"
+            )
+        if row.concept is None:
+            raise FailedPrecondition(
+                f"project {row.id} has no storyboard yet: process it first (or create a project "
+                "with a storyboard)"
+            )
+        board = storyboards.checked(
+            req.storyboard,
+            row.concept,
+            row.spec.options.fps,
+            self.engine.config.max_prompt_chars,
+            current=row.concept.storyboard,
+        )
+        stale = storyboards.redraws(row.concept.storyboard, board)
+        concept = concept_pb2.Concept()
+        concept.CopyFrom(row.concept)
+        concept.storyboard.CopyFrom(board)
+        saved = await self.engine.api(
+            self.db.save_storyboard, row.id, concept, row.overrides.edited(stale), now()
+        )
+        if not saved:
+            raise FailedPrecondition(
+                f"project {row.id} started processing; edit the storyboard once it finishes"
+            )
+        await self._store_storyboard(row.id, concept)
+        log.info("project %s: storyboard edited, %d shot(s) to re-draw", row.id, len(stale))
+        return await self.project(row.id)
+
+    async def _store_storyboard(self, project_id: str, concept: concept_pb2.Concept) -> None:
+        await self.engine.api(
+            self.engine.store.put_bytes,
+            contract.storyboard_key(project_id),
+            storyboards.storyboard_json(concept.storyboard).encode(),
+            "application/json",
+        )
+
+
+def _frame(t: float, row: ProjectRow) -> int:
+    return contract.time_to_frame(t, row.spec.options.fps)

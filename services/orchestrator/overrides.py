@@ -25,6 +25,12 @@ class RunOverrides:
     keyframe_seeds: Mapping[str, int] = field(default_factory=dict)
     # Key moment ids whose keyframes still have to be re-drawn (cleared once they are).
     redraw: tuple[str, ...] = ()
+    # Storyboard shot ids whose keyframes still have to be re-drawn (an edit or a per-shot
+    # regenerate changed what they show; cleared once they are drawn).
+    redraw_shots: tuple[str, ...] = ()
+    # The storyboard was edited after the last full run was queued: processing a completed
+    # project renders again (only what the edit changed) instead of answering "done".
+    storyboard_edited: bool = False
 
     # -- the one serialised form ---------------------------------------------------------------
 
@@ -35,6 +41,8 @@ class RunOverrides:
                 "prompt_overrides": dict(sorted(self.prompt_overrides.items())),
                 "keyframe_seeds": dict(sorted(self.keyframe_seeds.items())),
                 "redraw": list(self.redraw),
+                "redraw_shots": list(self.redraw_shots),
+                "storyboard_edited": self.storyboard_edited,
             }
         )
 
@@ -46,6 +54,8 @@ class RunOverrides:
             prompt_overrides={str(k): str(v) for k, v in data.get("prompt_overrides", {}).items()},
             keyframe_seeds={str(k): int(v) for k, v in data.get("keyframe_seeds", {}).items()},
             redraw=tuple(data.get("redraw", [])),
+            redraw_shots=tuple(data.get("redraw_shots", [])),
+            storyboard_edited=bool(data.get("storyboard_edited", False)),
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -84,6 +94,28 @@ class RunOverrides:
             redraw=tuple(sorted({*self.redraw, moment})),
         )
 
+    def edited(self, shots: Sequence[str]) -> RunOverrides:
+        """The storyboard changed: `shots` need new keyframes (on top of any still pending)."""
+        return dataclasses.replace(
+            self,
+            redraw_shots=tuple(dict.fromkeys([*self.redraw_shots, *shots])),
+            storyboard_edited=True,
+        )
+
+    def shot_take(self, shot_id: str, segment_index: int, seed: int) -> RunOverrides:
+        """A new take of one shot: its keyframe is re-drawn and its segment gets `seed`."""
+        changed = self.edited([shot_id])
+        # The regenerate run renders this (and any earlier) edit itself.
+        return dataclasses.replace(
+            changed,
+            segment_seeds={**self.segment_seeds, segment_index: seed},
+            storyboard_edited=False,
+        )
+
+    def queued_full(self) -> RunOverrides:
+        """A full run was queued: it renders whatever an edit changed."""
+        return dataclasses.replace(self, storyboard_edited=False)
+
     def drawn(self) -> RunOverrides:
         """The keyframes asked for have been re-drawn."""
-        return dataclasses.replace(self, redraw=())
+        return dataclasses.replace(self, redraw=(), redraw_shots=())

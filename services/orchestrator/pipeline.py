@@ -29,7 +29,7 @@ from services.common.errors import InvalidInput
 from services.common.settings import Settings
 from services.common.stages import ACTIVE_STATES, TERMINAL_STATES, StageValue
 from services.common.storage import ArtifactStore
-from services.orchestrator import hashing
+from services.orchestrator import hashing, keyframe_plan, storyboards
 from services.orchestrator.clock import now
 from services.orchestrator.config import OrchestratorConfig
 from services.orchestrator.db import ProjectDB
@@ -118,7 +118,20 @@ class Pipeline:
         if concept is None:
             concept = await self._analyze(run)
         run.concept = concept
-        return f"concept ready: {concept.tempo_bpm:.0f} BPM, {len(concept.key_moments)} key moments"
+        if concept.storyboard.shots:
+            # Every run (cheap): the artifact follows the plan in use even after a crash
+            # between storing the concept and writing it.
+            await asyncio.to_thread(
+                self.store.put_bytes,
+                contract.storyboard_key(run.project_id),
+                storyboards.storyboard_json(concept.storyboard).encode(),
+                "application/json",
+            )
+        shots = len(concept.storyboard.shots)
+        return (
+            f"concept ready: {concept.tempo_bpm:.0f} BPM, {len(concept.key_moments)} key "
+            f"moments, {shots} shots"
+        )
 
     async def _analyze(self, run: Run) -> concept_pb2.Concept:
         spec = run.row.spec
@@ -128,6 +141,8 @@ class Pipeline:
             prompt=spec.prompt,
             key_moment_count=spec.options.key_moment_count,
             lyrics=spec.lyrics if spec.HasField("lyrics") else None,
+            seed=spec.options.seed,
+            has_characters=bool(spec.character_images),
         )
         stage = common_pb2.STAGE_CONCEPT
         await self.report.progress(run, stage, 0.0, "analysing the music")
@@ -140,24 +155,65 @@ class Pipeline:
             return result.concept
 
         concept = await run.tasks.call(key, call)
+        if spec.HasField("initial_storyboard"):
+            concept = self._with_initial_storyboard(concept, spec)
         await run.tasks.done(key)
         await asyncio.to_thread(self.db.save_concept, run.project_id, self.owner, concept, now())
         return concept
 
+    def _with_initial_storyboard(
+        self, concept: concept_pb2.Concept, spec: orchestrator_pb2.Project
+    ) -> concept_pb2.Concept:
+        """The concept with the storyboard given at create in place of the director's plan."""
+        try:
+            board = storyboards.checked(
+                spec.initial_storyboard, concept, spec.options.fps, self.config.max_prompt_chars
+            )
+        except InvalidInput as exc:
+            raise StageError(
+                common_pb2.STAGE_CONCEPT,
+                f"the storyboard given at create does not fit the song: {exc}",
+                False,
+            ) from exc
+        out = concept_pb2.Concept()
+        out.CopyFrom(concept)
+        out.storyboard.CopyFrom(board)
+        return out
+
     async def _keyframes(self, run: Run) -> str:
-        """All keyframes, or only the ones a regenerate asked to re-draw."""
+        """All keyframes, or only the ones a regenerate or a storyboard edit made stale."""
+        assert run.concept is not None
         keyframes = run.row.keyframes
-        if keyframes is None or run.row.overrides.redraw:
-            keyframes = await self._draw(run, keyframes)
+        board = run.concept.storyboard
+        shots = keyframe_plan.shots_to_draw(keyframes, board, run.row.overrides.redraw_shots)
+        if keyframes is None or run.row.overrides.redraw or shots:
+            keyframes = await self._draw(run, keyframes, shots)
+        else:
+            kept = keyframe_plan.pruned(keyframes, board)
+            if kept is not None:  # cuts were removed: their keyframes go
+                keyframes = kept
+                await asyncio.to_thread(
+                    self.db.save_keyframes,
+                    run.project_id,
+                    self.owner,
+                    keyframes,
+                    run.row.overrides,
+                    now(),
+                )
         run.keyframes = keyframes
         return f"{len(keyframes.keyframes)} keyframes ready"
 
     async def _draw(
-        self, run: Run, existing: seeder_pb2.GenerateKeyframesResult | None
+        self, run: Run, existing: seeder_pb2.GenerateKeyframesResult | None, shots: list[str]
     ) -> seeder_pb2.GenerateKeyframesResult:
         assert run.concept is not None
         spec, overrides = run.row.spec, run.row.overrides
         only = list(overrides.redraw) if existing is not None else []
+        board = run.concept.storyboard
+        # Only some shots: name them; all of them (or a first drawing): the seeder's default.
+        some_shots = (
+            shots if existing is not None and set(shots) != set(storyboards.shot_ids(board)) else []
+        )
         request = seeder_pb2.GenerateKeyframesRequest(
             project_id=run.project_id,
             concept=run.concept,
@@ -168,15 +224,19 @@ class Pipeline:
             style=spec.options.style,
             key_moment_ids=only,
             prompt_overrides=overrides.prompts_for(only),
+            shot_ids=some_shots,
         )
         stage = common_pb2.STAGE_SEEDER
-        what = f"re-drawing {len(only)} keyframe(s)" if only else "drawing keyframes"
+        partial = len(some_shots) or len(only)
+        what = f"re-drawing {partial} keyframe(s)" if partial else "drawing keyframes"
         await self.report.progress(run, stage, 0.0, what)
         key = run.task_key(stage)
 
         async def call(on_attempt: OnAttempt) -> seeder_pb2.GenerateKeyframesResult:
             result = await self.calls.keyframes(request, on_attempt, self._progress(run, stage))
-            if existing is not None and only:
+            if existing is not None and keyframe_plan.by_shot(result):
+                result = keyframe_plan.merged_shots(existing, result, board)
+            elif existing is not None and only:
                 result = _merged(existing, result)
             if not result.keyframes:
                 raise StageError(stage, "the seeder returned no keyframes", False)
@@ -284,4 +344,6 @@ def _merged(
     for kf in merged.keyframes:
         if kf.key_moment_id in by_moment:
             kf.CopyFrom(by_moment[kf.key_moment_id])
+    if fresh.HasField("contact_sheet"):
+        merged.contact_sheet.CopyFrom(fresh.contact_sheet)
     return merged

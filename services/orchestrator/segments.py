@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2
+from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2, storyboard_pb2
 
+from services.common import contract
 from services.common.storage import ArtifactStore
-from services.orchestrator import hashing
+from services.orchestrator import hashing, storyboards
 from services.orchestrator.fencing import LeaseLost
 from services.orchestrator.reporting import Run, RunReporter
 from services.orchestrator.retry import OnAttempt, StageError
@@ -23,23 +24,72 @@ from services.orchestrator.timeline import PlannedSegment
 ANIMATOR = common_pb2.STAGE_ANIMATOR
 
 
+def transition_for(
+    entry: storyboard_pb2.ShotEntry.ValueType,
+) -> animator_pb2.TransitionKind.ValueType:
+    """The animator's transition for a shot's entry: the enum value of the same name."""
+    name = storyboard_pb2.ShotEntry.Name(entry).removeprefix("SHOT_ENTRY_")
+    values = animator_pb2.TransitionKind.DESCRIPTOR.values_by_name
+    found = values.get(f"TRANSITION_KIND_{name}")
+    return found.number if found is not None else animator_pb2.TRANSITION_KIND_UNSPECIFIED
+
+
+def _shot_of(
+    board: storyboard_pb2.Storyboard, kf: seeder_pb2.Keyframe
+) -> storyboard_pb2.Shot | None:
+    if not kf.shot_id:
+        return None
+    return next((s for s in board.shots if s.id == kf.shot_id), None)
+
+
 def segment_request(
     run: Run,
     concept: concept_pb2.Concept,
     keyframes: list[seeder_pb2.Keyframe],
     seg: PlannedSegment,
 ) -> animator_pb2.RenderSegmentRequest:
-    return animator_pb2.RenderSegmentRequest(
+    """The render request of one planned segment.
+
+    Into a storyboard shot, the transition is the shot's entry; into a hard cut the segment
+    holds its own shot to its last frame, so the next keyframe is not sent (nor part of the
+    reuse key: redrawing the next shot does not re-render this one).
+    """
+    request = animator_pb2.RenderSegmentRequest(
         project_id=run.project_id,
         segment_index=seg.index,
         start_frame=seg.start_frame,
         end_frame=seg.end_frame,
         from_keyframe=keyframes[seg.from_keyframe],
-        to_keyframe=keyframes[seg.to_keyframe],
         concept=concept,
         video=run.video,
         seed=run.row.overrides.segment_seed(seg.index, run.row.spec.options.seed),
     )
+    to_kf = keyframes[seg.to_keyframe]
+    next_shot = (
+        _shot_of(concept.storyboard, to_kf) if seg.to_keyframe != seg.from_keyframe else None
+    )
+    if next_shot is not None:
+        request.transition = transition_for(next_shot.entry)
+    if next_shot is None or next_shot.entry != storyboard_pb2.SHOT_ENTRY_CUT:
+        request.to_keyframe.CopyFrom(to_kf)
+    return request
+
+
+def shots_part(
+    concept: concept_pb2.Concept,
+    request: animator_pb2.RenderSegmentRequest,
+    fps: int,
+) -> bytes:
+    """The storyboard shots a segment request renders, for its reuse key."""
+    board = concept.storyboard
+    if not board.shots:
+        return b""
+    start = contract.frame_to_time(int(request.start_frame), fps)
+    end = contract.frame_to_time(int(request.end_frame), fps)
+    near = list(storyboards.overlapping(board, start, end))
+    shown = [s for s in near if s.start_time < end - storyboards.TIME_TOLERANCE_S]
+    cut_into = next((s for s in near if s not in shown), None)
+    return hashing.segment_shots_part(shown, cut_into, request.HasField("to_keyframe"))
 
 
 class _FanOutProgress:
@@ -68,13 +118,15 @@ class SegmentRenderer:
     async def render_all(
         self, run: Run, concept: concept_pb2.Concept, keyframes: list[seeder_pb2.Keyframe]
     ) -> list[animator_pb2.Segment]:
-        concept_hash = hashing.message_hash(concept)
+        concept_hash = hashing.concept_hash(concept)
         existing = await run.tasks.existing(ANIMATOR, run.task_kind(ANIMATOR))
         results: dict[int, animator_pb2.Segment] = {}
         to_render: list[tuple[animator_pb2.RenderSegmentRequest, str]] = []
         for seg in run.plan:
             request = segment_request(run, concept, keyframes, seg)
-            inputs = hashing.segment_inputs_hash(request, concept_hash)
+            inputs = hashing.segment_inputs_hash(
+                request, concept_hash, shots_part(concept, request, run.video.fps)
+            )
             reused = await self._reusable(existing.get(seg.index), inputs)
             if reused is not None:
                 results[seg.index] = reused

@@ -78,3 +78,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return orchestrator_pb2.PreviewProjectResponse(
             project=await self.ops.preview(request.project_id)
         )
+
+    async def UpdateStoryboard(
+        self, request: orchestrator_pb2.UpdateStoryboardRequest, context: grpc.aio.ServicerContext
+    ) -> orchestrator_pb2.UpdateStoryboardResponse:
+        return orchestrator_pb2.UpdateStoryboardResponse(
+            project=await self.ops.update_storyboard(request)
+        )

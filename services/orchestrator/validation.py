@@ -11,6 +11,7 @@ from lumiere.v1 import common_pb2, orchestrator_pb2
 from services.common import contract
 from services.common.errors import InvalidInput
 from services.common.storage import validate_key
+from services.orchestrator import storyboards
 
 
 def project_id_or_new(project_id: str) -> str:
@@ -59,6 +60,13 @@ def project_spec(
     if req.HasField("lyrics") and req.lyrics.key:
         check_ref("lyrics", req.lyrics)
         spec.lyrics.CopyFrom(req.lyrics)
+    if req.HasField("storyboard"):
+        # The song is not analysed yet: its length and beats are checked after the concept.
+        try:
+            storyboards.check_shape(req.storyboard, max_prompt_chars)
+        except InvalidInput as exc:
+            raise InvalidInput(f"storyboard: {exc}") from None
+        spec.initial_storyboard.CopyFrom(req.storyboard)
     return spec
 
 

@@ -626,11 +626,136 @@ def test_a_missing_keyframe_is_404(env: Env, completed: Completed) -> None:
     assert env.client.get(env.url(completed.pid, "/keyframes/7")).status_code == 404
 
 
-def test_the_contact_sheet_shows_every_keyframe(env: Env, completed: Completed) -> None:
+def test_the_contact_sheet_is_the_seeders_artifact(env: Env, completed: Completed) -> None:
     resp = env.client.get(env.url(completed.pid, "/contact-sheet"))
-    assert resp.status_code == 200 and resp.headers["content-type"] == "image/jpeg"
-    sheet = Image.open(io.BytesIO(resp.content))
-    assert sheet.width > 3 * 320  # three thumbnails side by side
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
+    key = env.fake.projects[completed.pid].contact_sheet.key
+    assert resp.content == env.store.get_bytes(key)
+
+
+def test_the_storyboard_strip_is_the_contact_sheet(env: Env, completed: Completed) -> None:
+    strip = env.client.get(env.url(completed.pid, "/storyboard.png"))
+    assert strip.status_code == 200
+    assert strip.content == env.client.get(env.url(completed.pid, "/contact-sheet")).content
+
+
+# ---------------------------------------------------------------- storyboard
+
+
+@pytest.fixture
+def storyboard(env: Env, completed: Completed) -> dict:
+    resp = env.client.get(env.url(completed.pid, "/storyboard"))
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+def test_the_storyboard_lists_every_shot_in_order(storyboard: dict) -> None:
+    assert [s["id"] for s in storyboard["shots"]] == ["shot-001", "shot-002", "shot-003"]
+    assert [s["index"] for s in storyboard["shots"]] == [0, 1, 2]
+
+
+def test_storyboard_shots_have_frames_at_the_project_fps(env: Env, storyboard: dict) -> None:
+    fps = storyboard["fps"]
+    for shot in storyboard["shots"]:
+        assert shot["start_frame"] == contract.time_to_frame(shot["start_time"], fps)
+        assert shot["end_frame"] == contract.time_to_frame(shot["end_time"], fps)
+    assert storyboard["shots"][-1]["end_frame"] == contract.total_frames(2.0, fps)
+
+
+def test_storyboard_shots_name_their_section_and_vocabulary(storyboard: dict) -> None:
+    shot = storyboard["shots"][1]
+    assert shot["section"] == {"index": 0, "label": "chorus 1", "role": "chorus"}
+    assert (shot["framing"], shot["move"], shot["entry"]) == ("subject", "orbit", "cut")
+    assert shot["framing"] in storyboard["vocabulary"]["framing"]
+    assert "close_up" in storyboard["vocabulary"]["framing"]
+
+
+def test_storyboard_shots_link_their_keyframes(env: Env, storyboard: dict) -> None:
+    resp = env.client.get(storyboard["shots"][1]["keyframe_url"])
+    assert Image.open(io.BytesIO(resp.content)).getpixel((5, 5)) == (40, 200, 40)
+
+
+def test_the_storyboard_says_where_it_comes_from(storyboard: dict) -> None:
+    assert (storyboard["source"], storyboard["subject"]) == ("director", "dancer")
+    assert storyboard["strip_url"].endswith("/storyboard.png")
+
+
+def test_the_storyboard_before_the_concept_is_404(env: Env, pid: str) -> None:
+    resp = env.client.get(env.url(pid, "/storyboard"))
+    assert resp.status_code == 404 and "no storyboard yet" in resp.json()["detail"]
+
+
+def test_an_edit_keeps_what_it_does_not_mention(
+    env: Env, completed: Completed, storyboard: dict
+) -> None:
+    shots = [{"id": s["id"], "prompt": s["prompt"]} for s in storyboard["shots"]]
+    shots[0]["prompt"] = "a red door"
+    resp = env.client.put(env.url(completed.pid, "/storyboard"), json={"shots": shots})
+    assert resp.status_code == 200, resp.text
+    first = resp.json()["shots"][0]
+    assert (first["prompt"], first["framing"], first["move"]) == ("a red door", "wide", "push_in")
+    assert resp.json()["source"] == "user"
+
+
+def test_an_unknown_framing_is_400_listing_the_known(
+    env: Env, completed: Completed, storyboard: dict
+) -> None:
+    shots = [{"id": s["id"]} for s in storyboard["shots"]]
+    shots[2]["framing"] = "extreme_close"
+    resp = env.client.put(env.url(completed.pid, "/storyboard"), json={"shots": shots})
+    assert resp.status_code == 400
+    assert "unknown framing 'extreme_close'" in resp.json()["detail"]
+    assert "close_up" in resp.json()["detail"]
+
+
+def test_an_unknown_shot_field_is_400(env: Env, completed: Completed, storyboard: dict) -> None:
+    shots = [{"id": s["id"]} for s in storyboard["shots"]]
+    shots[0]["promt"] = "typo"
+    resp = env.client.put(env.url(completed.pid, "/storyboard"), json={"shots": shots})
+    assert resp.status_code == 400 and "promt" in resp.json()["detail"]
+
+
+def test_regenerate_a_shot_by_index_passes_its_id_on(env: Env, completed: Completed) -> None:
+    resp = env.client.post(
+        env.url(completed.pid, "/regenerate"), json={"shot": 1, "prompt": "rain", "seed": 3}
+    )
+    assert resp.status_code == 202, resp.text
+    assert "RegenerateSegment:0:rain:shot=shot-002" in env.fake.calls
+
+
+def test_regenerate_a_shot_by_id_passes_it_on(env: Env, completed: Completed) -> None:
+    resp = env.client.post(env.url(completed.pid, "/regenerate"), json={"shot": "shot-003"})
+    assert resp.status_code == 202, resp.text
+    assert "RegenerateSegment:0::shot=shot-003" in env.fake.calls
+
+
+def test_regenerate_an_unknown_shot_is_400(env: Env, completed: Completed) -> None:
+    resp = env.client.post(env.url(completed.pid, "/regenerate"), json={"shot": 9})
+    assert resp.status_code == 400 and "shot 9 does not exist" in resp.json()["detail"]
+
+
+def test_regenerate_needs_a_segment_or_a_shot(env: Env, completed: Completed) -> None:
+    resp = env.client.post(env.url(completed.pid, "/regenerate"), json={"prompt": "x"})
+    assert resp.status_code == 400 and "exactly one" in resp.json()["detail"]
+
+
+def test_regenerate_a_segment_by_body_passes_it_on(env: Env, regenerable: str) -> None:
+    resp = env.client.post(env.url(regenerable, "/regenerate"), json={"segment": 0, "prompt": "a"})
+    assert resp.status_code == 202, resp.text
+    assert "RegenerateSegment:0:a" in env.fake.calls
+
+
+def test_create_passes_a_storyboard_on(env: Env) -> None:
+    board = {"shots": [{"id": "one", "start_time": 0, "end_time": 2.0, "framing": "wide"}]}
+    resp = env.create(storyboard=json.dumps(board))
+    assert resp.status_code == 201, resp.text
+    given = env.fake.projects[resp.json()["id"]].initial_storyboard
+    assert [s.id for s in given.shots] == ["one"]
+
+
+def test_create_with_a_storyboard_that_is_not_json_is_400(env: Env) -> None:
+    resp = env.create(storyboard="{shots: [")
+    assert resp.status_code == 400 and "storyboard is not valid JSON" in resp.json()["detail"]
 
 
 def test_the_contact_sheet_before_keyframes_is_409(env: Env, pid: str) -> None:

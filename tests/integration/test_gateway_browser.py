@@ -26,6 +26,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from gateway.storyboards import ENUM_FIELDS
 from services.common import stages
 from tests.support.live_gateway import live_gateway_with_fake
 
@@ -290,6 +291,18 @@ def test_page_does_not_restate_the_pipeline(live_gateway: tuple[str, Any]) -> No
         for word in (stages.state_name(spec.reaches), spec.name):
             assert f'"{word}"' not in page and f"'{word}'" not in page, word
         assert spec.label not in page, spec.label
+
+
+def test_page_does_not_restate_the_shot_vocabulary(live_gateway: tuple[str, Any]) -> None:
+    """Framing, move and entry names come from GET .../storyboard, never from the page."""
+    import httpx
+
+    base, _ = live_gateway
+    page = httpx.get(base + "/static/app.js").text + httpx.get(base + "/").text
+    assert "links.storyboard" in page and 'id="shots"' in page
+    for names in ENUM_FIELDS.values():
+        for name in names:
+            assert f'"{name}"' not in page and f"'{name}'" not in page, name
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")

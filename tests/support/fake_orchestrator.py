@@ -22,7 +22,7 @@ import av
 import grpc
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
-from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
+from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2, storyboard_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 from lumiere.v1 import orchestrator_pb2_grpc as opb_grpc
 from PIL import Image
@@ -138,6 +138,7 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
                 character_images=request.character_images,
                 options=request.options,
                 lyrics=request.lyrics,
+                initial_storyboard=request.storyboard if request.HasField("storyboard") else None,
                 created_at=_now(),
                 updated_at=_now(),
             )
@@ -201,8 +202,12 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
                         concept_pb2.KeyMoment(id=f"km{i}", time=i * 0.5, role=i + 1, prompt=f"m{i}")
                         for i in range(3)
                     ],
+                    storyboard=fake_storyboard(),
                 )
             )
+            if p.HasField("initial_storyboard"):
+                p.concept.storyboard.CopyFrom(p.initial_storyboard)
+                p.concept.storyboard.source = "user"
         self._set(pid, S.PROJECT_STATE_CONCEPT_GENERATED, "concept", 1.0, "concept ready")
         if "fail" in self.projects[pid].prompt:
             time.sleep(self.step_s)
@@ -218,9 +223,22 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
         keyframes = []
         for i, color in enumerate(colors):
             ref = self.store.put_bytes(f"outputs/{pid}/seeds/km{i}.png", _png(color), "image/png")
-            keyframes.append(seeder_pb2.Keyframe(key_moment_id=f"km{i}", time=i * 0.5, image=ref))
+            keyframes.append(
+                seeder_pb2.Keyframe(
+                    key_moment_id=f"km{i}", shot_id=f"shot-{i + 1:03d}", time=i * 0.5, image=ref
+                )
+            )
+        strip = Image.new("RGB", (3 * 64, 36))
+        for i, color in enumerate(colors):
+            strip.paste(Image.new("RGB", (64, 36), color), (i * 64, 0))
+        out = io.BytesIO()
+        strip.save(out, format="PNG")
+        sheet = self.store.put_bytes(
+            f"outputs/{pid}/seeds/contact_sheet_fake.png", out.getvalue(), "image/png"
+        )
         with self.cond:
             self.projects[pid].keyframes.extend(keyframes)
+            self.projects[pid].contact_sheet.CopyFrom(sheet)
         self._set(pid, S.PROJECT_STATE_SEEDS_GENERATED, "seeder", 1.0, "keyframes ready")
         time.sleep(self.step_s)
         if not self._alive(pid):
@@ -291,12 +309,24 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
         return opb.DeleteProjectResponse(project_id=p.id, deleted_artifacts=n)
 
     def RegenerateSegment(self, request, context):  # noqa: N802
-        self.calls.append(f"RegenerateSegment:{request.segment_index}:{request.prompt}")
+        shot = f":shot={request.shot_id}" if request.shot_id else ""
+        self.calls.append(f"RegenerateSegment:{request.segment_index}:{request.prompt}{shot}")
         with self.cond:
             p = self._get(request.project_id, context)
             if p.state != S.PROJECT_STATE_COMPLETED:
                 context.abort(grpc.StatusCode.FAILED_PRECONDITION, "project is not completed")
             return opb.RegenerateSegmentResponse(project=p)
+
+    def UpdateStoryboard(self, request, context):  # noqa: N802
+        """Stores the edit as given (the real orchestrator also checks it against the song)."""
+        self.calls.append("UpdateStoryboard")
+        with self.cond:
+            p = self._get(request.project_id, context)
+            if p.state in ACTIVE:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, "project is processing")
+            p.concept.storyboard.CopyFrom(request.storyboard)
+            p.concept.storyboard.source = "user"
+            return opb.UpdateStoryboardResponse(project=p)
 
     def PreviewProject(self, request, context):  # noqa: N802
         with self.cond:
@@ -306,6 +336,39 @@ class FakeOrchestrator(opb_grpc.OrchestratorServiceServicer):
             )
             p.preview_video.CopyFrom(ref)
             return opb.PreviewProjectResponse(project=p)
+
+
+def fake_storyboard() -> storyboard_pb2.Storyboard:
+    """Three shots of the fake 2-second song, one per keyframe."""
+    sb = storyboard_pb2
+    board = sb.Storyboard(source="director", subject="dancer", scene_family="city")
+    for i, (framing, move) in enumerate(
+        [
+            (sb.FRAMING_WIDE, sb.CAMERA_MOVE_PUSH_IN),
+            (sb.FRAMING_SUBJECT, sb.CAMERA_MOVE_ORBIT),
+            (sb.FRAMING_CLOSE_UP, sb.CAMERA_MOVE_LOCKED),
+        ]
+    ):
+        board.shots.append(
+            sb.Shot(
+                id=f"shot-{i + 1:03d}",
+                index=i,
+                start_time=i * 0.5,
+                end_time=2.0 if i == 2 else (i + 1) * 0.5,
+                start_bar=i,
+                end_bar=i + 1,
+                section_index=0,
+                framing=framing,
+                move=move,
+                look=i,
+                viewpoint="street",
+                prompt=f"neon street, shot {i + 1}",
+                subject=i == 1,
+                entry=sb.SHOT_ENTRY_CUT,
+                seed=100 + i,
+            )
+        )
+    return board
 
 
 def serve_fake(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -21,7 +22,9 @@ from lumiere.v1 import (
     concept_pb2_grpc,
     seeder_pb2,
     seeder_pb2_grpc,
+    storyboard_pb2,
 )
+from PIL import Image
 
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
@@ -37,6 +40,12 @@ class FakeKnobs:
     concept_failure: tuple[grpc.StatusCode, str] | None = None
     calls: dict[str, int] = field(default_factory=dict)
     rendered: list[tuple[str, int, int]] = field(default_factory=list)  # (project, index, seed)
+    # The concept carries a storyboard (one shot per key moment, hard cuts) and the seeder
+    # draws one keyframe per shot, like the director's pipeline; off = key moments only.
+    storyboard: bool = False
+    # Shot ids each GenerateKeyframes call drew, in call order.
+    drawn_shots: list[list[str]] = field(default_factory=list)
+    analyze_requests: list[concept_pb2.AnalyzeAudioRequest] = field(default_factory=list)
 
     def count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -50,6 +59,7 @@ class FakeConcept(concept_pb2_grpc.ConceptServiceServicer):
         self, request: concept_pb2.AnalyzeAudioRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[concept_pb2.AnalyzeAudioEvent]:
         self.knobs.count("concept")
+        self.knobs.analyze_requests.append(request)
         if self.knobs.concept_failure is not None:
             await context.abort(*self.knobs.concept_failure)
         yield concept_pb2.AnalyzeAudioEvent(
@@ -64,7 +74,46 @@ class FakeConcept(concept_pb2_grpc.ConceptServiceServicer):
                 for i, t in enumerate(self.knobs.moment_times)
             ],
         )
+        if self.knobs.storyboard:
+            concept.storyboard.CopyFrom(fake_storyboard(concept, request.prompt))
         yield concept_pb2.AnalyzeAudioEvent(result=concept_pb2.AnalyzeAudioResult(concept=concept))
+
+
+def fake_storyboard(concept: concept_pb2.Concept, prompt: str) -> storyboard_pb2.Storyboard:
+    """One shot per key moment up to the next (the last to the end), entered by a hard cut."""
+    board = storyboard_pb2.Storyboard(source="director", subject="dancer", scene_family="city")
+    moments = list(concept.key_moments)
+    for i, km in enumerate(moments):
+        end = moments[i + 1].time if i + 1 < len(moments) else concept.duration_seconds
+        board.shots.append(
+            storyboard_pb2.Shot(
+                id=f"shot-{i + 1:03d}",
+                index=i,
+                start_time=km.time,
+                end_time=end,
+                start_bar=-1,
+                end_bar=-1,
+                section_index=-1,
+                framing=storyboard_pb2.FRAMING_WIDE if i % 2 else storyboard_pb2.FRAMING_SUBJECT,
+                move=storyboard_pb2.CAMERA_MOVE_PUSH_IN,
+                look=i % 3,
+                viewpoint="street",
+                prompt=f"{prompt}, shot {i + 1}",
+                subject=i % 2 == 0,
+                entry=storyboard_pb2.SHOT_ENTRY_CUT,
+                seed=1000 + i,
+                key_moment_id=km.id,
+            )
+        )
+    return board
+
+
+def _png(text: str) -> bytes:
+    """A small real PNG whose colour follows `text` (so different drawings differ)."""
+    digest = hashlib.sha256(text.encode()).digest()
+    out = io.BytesIO()
+    Image.new("RGB", (32, 18), (digest[0], digest[1], digest[2])).save(out, format="PNG")
+    return out.getvalue()
 
 
 class FakeSeeder(seeder_pb2_grpc.SeederServiceServicer):
@@ -76,6 +125,9 @@ class FakeSeeder(seeder_pb2_grpc.SeederServiceServicer):
         self, request: seeder_pb2.GenerateKeyframesRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[seeder_pb2.GenerateKeyframesEvent]:
         self.knobs.count("seeder")
+        if request.concept.storyboard.shots:
+            yield self._shots(request)
+            return
         wanted = set(request.key_moment_ids)
         keyframes = []
         for km in request.concept.key_moments:
@@ -94,6 +146,42 @@ class FakeSeeder(seeder_pb2_grpc.SeederServiceServicer):
             )
         yield seeder_pb2.GenerateKeyframesEvent(
             result=seeder_pb2.GenerateKeyframesResult(keyframes=keyframes)
+        )
+
+    def _shots(
+        self, request: seeder_pb2.GenerateKeyframesRequest
+    ) -> seeder_pb2.GenerateKeyframesEvent:
+        """One keyframe per shot (only `shot_ids` when given) and a contact sheet of them."""
+        wanted = set(request.shot_ids)
+        keyframes = []
+        for shot in request.concept.storyboard.shots:
+            if wanted and shot.id not in wanted:
+                continue
+            text = f"{shot.prompt}|{shot.seed}|{shot.framing}|{request.width}x{request.height}"
+            tag = hashlib.sha256(text.encode()).hexdigest()[:12]
+            ref = self.store.put_bytes(
+                f"outputs/{request.project_id}/seeds/{shot.id}_{tag}.png", _png(text), "image/png"
+            )
+            keyframes.append(
+                seeder_pb2.Keyframe(
+                    key_moment_id=shot.key_moment_id,
+                    shot_id=shot.id,
+                    time=shot.start_time,
+                    prompt=shot.prompt,
+                    image=ref,
+                    seed=shot.seed,
+                )
+            )
+        self.knobs.drawn_shots.append([k.shot_id for k in keyframes])
+        sheet_text = "|".join(k.image.sha256 for k in keyframes)
+        sheet = self.store.put_bytes(
+            f"outputs/{request.project_id}/seeds/contact_sheet_"
+            f"{hashlib.sha256(sheet_text.encode()).hexdigest()[:12]}.png",
+            _png(sheet_text),
+            "image/png",
+        )
+        return seeder_pb2.GenerateKeyframesEvent(
+            result=seeder_pb2.GenerateKeyframesResult(keyframes=keyframes, contact_sheet=sheet)
         )
 
 

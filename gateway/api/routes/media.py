@@ -13,9 +13,8 @@ from google.protobuf.json_format import MessageToDict
 from lumiere.v1 import common_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
-from gateway.api.deps import ProjectDep, StateDep, StoreDep
+from gateway.api.deps import ProjectDep, StoreDep
 from gateway.api.prefix import API_PREFIX
-from gateway.contact_sheet import stored_sheet
 from gateway.downloads import artifact_response
 from gateway.views import project_json, state_name
 from services.common import contract
@@ -124,15 +123,18 @@ async def get_keyframe(
 
 @router.get(
     "/contact-sheet",
-    summary="All keyframes on one image (JPEG), in timeline order",
+    summary="Every keyframe on one image (the seeder's contact sheet), in timeline order",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}, 409: {}},
+    responses={200: {"content": {"image/png": {}}}, 409: {}},
 )
-async def contact_sheet(project: ProjectDep, state: StateDep, request: Request) -> Response:
-    ref = stored_sheet(project)
-    if ref is not None:
-        return await _serve(state.store, project, ref, ref.content_type or "image/png", request)
-    data = await state.sheets.jpeg(project)
-    if data is None:
+@router.get(
+    "/storyboard.png",
+    summary="The storyboard strip: one thumbnail per shot (the seeder's contact sheet)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 409: {}},
+)
+async def contact_sheet(project: ProjectDep, store: StoreDep, request: Request) -> Response:
+    ref = project.contact_sheet
+    if not ref.key:
         raise HTTPException(409, f"the project is {state_name(project.state)}; no keyframes yet")
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+    return await _serve(store, project, ref, ref.content_type or "image/png", request)

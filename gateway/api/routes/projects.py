@@ -32,6 +32,7 @@ from gateway.errors import error_response
 from gateway.forms import (
     MAX_PROMPT_CHARS,
     MAX_SEED,
+    MAX_TEXT_FIELD_BYTES,
     TEXT_FIELDS,
     create_form_openapi,
     read_create_form,
@@ -68,6 +69,7 @@ async def create_project(request: Request, who: CurrentPrincipal, state: StateDe
             request.stream(),
             file_limit=limits.file_limit,
             text_fields=TEXT_FIELDS,
+            max_text_bytes=MAX_TEXT_FIELD_BYTES,
             max_body_bytes=limits.body_bytes,
             max_parts=limits.max_parts,
         ) as parsed:
@@ -88,6 +90,7 @@ async def create_project(request: Request, who: CurrentPrincipal, state: StateDe
                 character_images=files.images,
                 options=form.options,
                 lyrics=files.lyrics,
+                storyboard=form.storyboard,
             ),
         )
     except BaseException as exc:
