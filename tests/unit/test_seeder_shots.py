@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from lumiere.v1 import storyboard_pb2
 
+from services.common.images import encode_png
 from services.seeder.characters import Character
-from services.seeder.images import encode_png
 from services.seeder.looks import LOOKS
 from services.seeder.shots import ShotSpec, render_shot, shot_spec
 from services.seeder.viewpoints import ABSTRACT_VIEWPOINTS, VIEWPOINTS, resolve_view
