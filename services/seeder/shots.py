@@ -318,7 +318,8 @@ def render_shot(
             feet = _figure_place(fr, view, h, w, height_px, x, ground_y)
             n = pose_count(kind)
             pose = spec.pose if spec.pose >= 0 else int(stable_hash("pose", spec.seed) % n)
-            for k in range(1 + max(0, pose_variants)):
+            # Other poses, never repeating one (a kind with 2 poses gets 1 variant).
+            for k in range(1 + min(max(0, pose_variants), n - 1)):
                 layer = Layer(h, w)
                 draw_figure(layer, kind, (pose + k) % n, feet, height_px, pal, light_side, ctx.px)
                 if k == 0:
