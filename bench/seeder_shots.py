@@ -29,11 +29,13 @@ from unittest import mock
 
 from lumiere.v1 import seeder_pb2
 
+from services.common.images import encode_png
 from services.common.storage import LocalStore
 from services.seeder import shot_keyframes
 from services.seeder.backends import make_backend
+from services.seeder.backends.base import ImageRequest
 from services.seeder.config import SeederSettings
-from services.seeder.keyframes import generate_keyframes
+from services.seeder.keyframes import generate_keyframes, plan_keyframes
 from tests.support.storyboards import storyboard_concept
 
 OUT = Path(__file__).parent / "results" / "seeder_shots.md"
@@ -57,6 +59,27 @@ def stage_seconds(
             with mock.patch.object(shot_keyframes, "_executor", patch):
                 generate_keyframes(req, store, cfg, make_backend(cfg), lambda *_: None)
         return time.perf_counter() - t0
+
+
+def cpu_per_keyframe(req: seeder_pb2.GenerateKeyframesRequest, cfg: SeederSettings) -> list[float]:
+    """CPU seconds of drawing + PNG-encoding each keyframe in this thread (robust under load)."""
+    backend = make_backend(cfg)
+    out = []
+    if req.concept.storyboard.shots:
+        for job in shot_keyframes.shot_jobs(req, cfg, backend, []):
+            t0 = time.thread_time()
+            shot_keyframes.draw(job.drawing)
+            out.append(time.thread_time() - t0)
+        return out
+    for kj in plan_keyframes(req, cfg, backend, []):
+        t0 = time.thread_time()
+        img = backend.generate(
+            ImageRequest(kj.prompt, "", kj.spec.width, kj.spec.height, kj.seed, scene=kj.spec)
+        )
+        for layer in (img.image, *img.layers):
+            encode_png(layer, cfg.png_compression)
+        out.append(time.thread_time() - t0)
+    return out
 
 
 def main() -> None:
@@ -83,6 +106,13 @@ def main() -> None:
     shot_keyframes._process_pool(cfg.workers).submit(int).result()
     pool_start = time.perf_counter() - t0
 
+    cpu_shots = cpu_per_keyframe(shots, cfg)
+    cpu_moments = cpu_per_keyframe(moments, cfg)
+    print(
+        f"cpu per shot {statistics.median(cpu_shots):.3f}, per moment "
+        f"{statistics.median(cpu_moments):.3f}",
+        flush=True,
+    )
     rows: list[tuple[str, list[float]]] = []
 
     def measure(name: str, fn: Callable[[], float], runs: int) -> None:
@@ -115,6 +145,12 @@ def main() -> None:
         runs = ", ".join(f"{t:.2f}" for t in times)
         lines.append(f"| {name} | {med:.2f} | {med / n:.3f} | {runs} |")
     lines += [
+        "",
+        "CPU seconds per keyframe (drawing + PNGs, in one thread; independent of the load): "
+        f"shot median {statistics.median(cpu_shots):.3f} (total {sum(cpu_shots):.1f} for "
+        f"{len(cpu_shots)} shots), key moment median {statistics.median(cpu_moments):.3f} "
+        f"(total {sum(cpu_moments):.1f} for {len(cpu_moments)}). On 2 idle cores the shot "
+        f"stage needs about {sum(cpu_shots) / 2:.1f} s of drawing plus storing.",
         "",
         "Worker pool start-up (once per seeder process, forkserver + imports): "
         f"{pool_start:.2f} s.",
