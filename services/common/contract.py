@@ -147,6 +147,24 @@ def keyframe_key(project_id: str, index: int, digest: str) -> str:
     return f"{outputs_prefix(project_id)}seeds/seed_{index}_{digest}.png"
 
 
+# Storyboard shot ids (Shot.id, "shot-007") become part of a key: a path-safe subset.
+SHOT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_SHOT_ID_RE = re.compile(SHOT_ID_PATTERN)
+
+
+def is_shot_id(value: str) -> bool:
+    return bool(_SHOT_ID_RE.match(value))
+
+
+def shot_keyframe_key(project_id: str, shot_id: str, digest: str) -> str:
+    """The keyframe of one storyboard shot (one per shot; `digest` hashes what shapes it)."""
+    if not is_shot_id(shot_id):
+        raise InvalidInput(
+            f"shot id must be 1-64 characters of A-Z, a-z, 0-9, '_' and '-', got {shot_id[:80]!r}"
+        )
+    return f"{outputs_prefix(project_id)}seeds/shot_{shot_id}_{digest}.png"
+
+
 def contact_sheet_key(project_id: str, digest: str) -> str:
     return f"{outputs_prefix(project_id)}seeds/contact_sheet_{digest}.png"
 

@@ -24,8 +24,13 @@ class SeederSettings(BaseSettings):
     denoising_strength: float = Field(default=0.55, ge=0.0, le=1.0)
     timeout_s: float = Field(default=120.0, gt=0)
     retries: int = Field(default=3, ge=1, le=10)
-    # Parallel keyframes per call (each is numpy/OpenCV work that releases the GIL).
+    # Parallel keyframes per call: HTTP requests in threads; procedural storyboard shots in
+    # that many worker processes (drawing a shot holds the GIL most of the time: threads gave
+    # no speed-up, processes did; 1 = draw in the calling thread).
     workers: int = Field(default=2, ge=1, le=16)
+    # Storyboard shots with the subject also get it in this many other poses, as extra layers
+    # ("character_pose1".., same place and size) an animator switches on beats.
+    pose_layers: int = Field(default=2, ge=0, le=3)
     # Also export background/mid/foreground/character RGBA layers (procedural backend).
     layers: bool = True
     # zlib level for PNGs: 1 is ~3x faster than the default 6 for ~10% larger files.

@@ -19,59 +19,40 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from services.common.scene_vocabulary import (
+    FIGURE_HINTS,
+    FIGURE_KINDS,
+    FIGURE_PLURALS,
+    FIGURE_WORDS,
+)
 from services.seeder import drawing as d
 from services.seeder.drawing import F32, Layer
 from services.seeder.palette import RGB, Palette
 
-# Figure kinds, and the prompt words that name them (first match in the prompt wins).
-KINDS = ("dancer", "singer", "woman", "man", "child", "robot", "astronaut", "band")
-_WORDS: dict[str, str] = {
-    "dancer": "dancer",
-    "dancers": "dancer",
-    "dancing": "dancer",
-    "ballerina": "dancer",
-    "singer": "singer",
-    "vocalist": "singer",
-    "rapper": "singer",
-    "diva": "singer",
-    "woman": "woman",
-    "women": "woman",
-    "girl": "woman",
-    "lady": "woman",
-    "she": "woman",
-    "man": "man",
-    "men": "man",
-    "guy": "man",
-    "boy": "child",
-    "he": "man",
-    "child": "child",
-    "children": "child",
-    "kid": "child",
-    "kids": "child",
-    "robot": "robot",
-    "android": "robot",
-    "cyborg": "robot",
-    "machine": "robot",
-    "astronaut": "astronaut",
-    "cosmonaut": "astronaut",
-    "spaceman": "astronaut",
-    "band": "band",
-    "musicians": "band",
-    "rock band": "band",
-    "guitarist": "band",
-    "drummer": "band",
-}
+# Figure kinds, and the prompt words that name them (the shared table; first match wins).
+KINDS = FIGURE_KINDS
 _WORD_RE = re.compile(r"[a-z]+")
+
+
+def figure_kind(word: str) -> str:
+    """The kind drawn for one word ("dancers" -> "dancer", "guitarist" -> "band"), or ""."""
+    word = word.lower()
+    if word in KINDS:
+        return word
+    if word in FIGURE_HINTS:
+        return FIGURE_HINTS[word]
+    word = FIGURE_PLURALS.get(word, word)
+    for cand in (word, word.removesuffix("s"), word.removesuffix("es")):
+        if FIGURE_WORDS.get(cand):
+            return FIGURE_WORDS[cand]
+    return ""
 
 
 def subject_in(prompt: str) -> str:
     """The figure a prompt names ("a lone dancer" -> "dancer"), or "" when it names none."""
-    toks = _WORD_RE.findall(prompt.lower())
-    for i, tok in enumerate(toks):
-        if i + 1 < len(toks) and f"{tok} {toks[i + 1]}" in _WORDS:
-            return _WORDS[f"{tok} {toks[i + 1]}"]
-        if tok in _WORDS:
-            return _WORDS[tok]
+    for tok in _WORD_RE.findall(prompt.lower()):
+        if kind := figure_kind(tok):
+            return kind
     return ""
 
 

@@ -4,6 +4,7 @@ video in one grid). Encoding, decoding and fitting are `services.common.images`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -29,39 +30,47 @@ def dominant_palette(img: np.ndarray, k: int = 5) -> list[str]:
 
 
 def contact_sheet(
-    images: list[np.ndarray], labels: list[str], thumb_width: int = 384, columns: int | None = None
+    images: Sequence[np.ndarray | None],
+    labels: list[str],
+    thumb_width: int = 384,
+    columns: int | None = None,
 ) -> np.ndarray:
-    """A grid of thumbnails with a caption under each, on a dark background (RGB uint8)."""
+    """A grid of thumbnails with a caption under each (lines split on "\n"), on a dark
+    background (RGB uint8). A None image is an empty tile (a shot not drawn yet)."""
     if not images:
         raise ValueError("no images for a contact sheet")
     cols = columns or min(4, max(1, math.ceil(math.sqrt(len(images)))))
     rows = math.ceil(len(images) / cols)
-    h0, w0 = images[0].shape[:2]
+    first = next((img for img in images if img is not None), None)
+    h0, w0 = first.shape[:2] if first is not None else (9, 16)
     tw = thumb_width
     th = max(1, round(h0 * tw / w0))
-    pad, cap = 8, 26
+    lines = max(len(label.split("\n")) for label in labels)
+    pad, line_h = 8, 18
+    cap = 8 + line_h * lines
+    max_chars = max(8, tw // 8)
     sheet = np.full((rows * (th + cap + pad) + pad, cols * (tw + pad) + pad, 3), 18, np.uint8)
     for i, (img, label) in enumerate(zip(images, labels, strict=True)):
         r, c = divmod(i, cols)
         y, x = pad + r * (th + cap + pad), pad + c * (tw + pad)
-        thumb = cover_fit(
-            cv2.resize(
+        if img is None:
+            sheet[y : y + th, x : x + tw] = 40
+        else:
+            thumb = cv2.resize(
                 img[..., :3],
-                (tw, round(img.shape[0] * tw / img.shape[1])),
+                (tw, max(1, round(img.shape[0] * tw / img.shape[1]))),
                 interpolation=cv2.INTER_AREA,
-            ),
-            tw,
-            th,
-        )
-        sheet[y : y + th, x : x + tw] = thumb
-        cv2.putText(
-            sheet,
-            label if len(label) <= 50 else label[:47] + "...",
-            (x + 2, y + th + 18),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.45,
-            (220, 220, 220),
-            1,
-            cv2.LINE_AA,
-        )
+            )
+            sheet[y : y + th, x : x + tw] = cover_fit(thumb, tw, th)
+        for k, text in enumerate(label.split("\n")):
+            cv2.putText(
+                sheet,
+                text if len(text) <= max_chars else text[: max_chars - 3] + "...",
+                (x + 2, y + th + line_h * (k + 1)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                (235, 235, 235) if k == 0 else (170, 170, 170),
+                1,
+                cv2.LINE_AA,
+            )
     return sheet

@@ -1,5 +1,8 @@
 """From a GenerateKeyframes request to stored keyframes: plan, render in parallel, store.
 
+A concept with a storyboard gets one keyframe per shot (shot_keyframes.py); this module's own
+path is one keyframe per key moment, for concepts without one.
+
 Every output key carries a short hash of everything that shapes the picture (backend identity,
 prompt, size, seed, role, intensity, mood, characters), so re-running with the same inputs
 addresses the same artifacts: they are reused when already stored, and re-rendering them gives
@@ -8,7 +11,6 @@ byte-identical PNGs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,32 +20,20 @@ import numpy as np
 from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
 
-from services.common.contract import (
-    DEFAULT_HEIGHT,
-    DEFAULT_WIDTH,
-    MAX_CHARACTER_IMAGES,
-    MAX_HEIGHT,
-    MAX_WIDTH,
-    MIN_SIDE,
-    check_project_id,
-    contact_sheet_key,
-    keyframe_key,
-)
-from services.common.errors import InvalidInput, NotFound
+from services.common.contract import check_project_id, contact_sheet_key, keyframe_key
+from services.common.errors import InvalidInput
 from services.common.images import decode_image, encode_png
 from services.common.storage import ArtifactStore
 from services.seeder.backends.base import ImageBackend, ImageRequest
-from services.seeder.characters import (
-    Character,
-    CharacterLimits,
-    character_height,
-    load_character,
-    scale_character,
-)
+from services.seeder.characters import Character, character_height, scale_character
 from services.seeder.config import SeederSettings
 from services.seeder.images import contact_sheet
+from services.seeder.inputs import derive_seed, input_hash, load_characters, resolve_size
 from services.seeder.palette import Palette, hex_to_rgb
 from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters, render_scene
+from services.seeder.shot_keyframes import generate_shot_keyframes
+
+__all__ = ["derive_seed", "generate_keyframes", "load_characters", "resolve_size"]
 
 Report = Callable[[int, int, str], None]
 
@@ -79,12 +69,6 @@ class KeyframeJob:
         return self.key.removesuffix(".png") + ".json"
 
 
-def derive_seed(base: int, index: int) -> int:
-    """Per-keyframe seed: stable, well mixed, and within the 31-bit range HTTP backends accept."""
-    digest = hashlib.sha256(f"lumiere-seed:{base}:{index}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
 def keyframe_prompt(
     concept: concept_pb2.Concept, moment: concept_pb2.KeyMoment, override: str, style: str
 ) -> str:
@@ -92,27 +76,6 @@ def keyframe_prompt(
     if style.strip():
         prompt = f"{prompt}, {style.strip()}" if prompt else style.strip()
     return prompt
-
-
-def resolve_size(request: seeder_pb2.GenerateKeyframesRequest) -> tuple[int, int]:
-    w = request.width or DEFAULT_WIDTH
-    h = request.height or DEFAULT_HEIGHT
-    if request.width and not request.height:
-        h = max(MIN_SIDE, round(w * DEFAULT_HEIGHT / DEFAULT_WIDTH))
-    if request.height and not request.width:
-        w = max(MIN_SIDE, round(h * DEFAULT_WIDTH / DEFAULT_HEIGHT))
-    if not (MIN_SIDE <= w <= MAX_WIDTH and MIN_SIDE <= h <= MAX_HEIGHT):
-        raise InvalidInput(
-            f"keyframe size {w}x{h} is out of range: "
-            f"width {MIN_SIDE}..{MAX_WIDTH} px, height {MIN_SIDE}..{MAX_HEIGHT} px"
-        )
-    return w, h
-
-
-def _hash(obj: object) -> str:
-    return hashlib.sha256(
-        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
 
 
 def plan_keyframes(
@@ -195,7 +158,7 @@ def plan_keyframes(
             "characters": char_shas,
             "png": cfg.png_compression,
         }
-        digest = _hash(inputs)[:12]
+        digest = input_hash(inputs)[:12]
         key = keyframe_key(project, index, digest)
         jobs.append(
             KeyframeJob(index, moment.id, float(moment.time), prompt, seed, spec, digest, key)
@@ -230,31 +193,6 @@ def music_words(spec: SceneSpec) -> str:
         words.append(f"{spec.mood_words} mood")
     words.append("music video keyframe, cinematic")
     return ", ".join(words)
-
-
-def load_characters(
-    refs: list[common_pb2.ArtifactRef], store: ArtifactStore, cfg: SeederSettings
-) -> list[Character]:
-    if len(refs) > MAX_CHARACTER_IMAGES:
-        raise InvalidInput(f"{len(refs)} character images given; at most {MAX_CHARACTER_IMAGES}")
-    limits = CharacterLimits(
-        cfg.max_character_bytes, cfg.max_character_pixels, cfg.max_character_side
-    )
-    chars = []
-    for i, ref in enumerate(refs):
-        if not ref.key:
-            raise InvalidInput(f"character_images[{i}] has no key")
-        try:
-            size = store.stat(ref.key)
-        except NotFound as exc:
-            raise InvalidInput(f"character image {ref.key!r} is not in the store") from exc
-        if size > cfg.max_character_bytes:
-            raise InvalidInput(
-                f"character image {ref.key!r} is {size / 2**20:.1f} MiB, "
-                f"more than the {cfg.max_character_bytes / 2**20:.0f} MiB limit"
-            )
-        chars.append(load_character(store.get_bytes(ref.key), ref.key, limits))
-    return chars
 
 
 def _cached(job: KeyframeJob, store: ArtifactStore) -> seeder_pb2.Keyframe | None:
@@ -322,6 +260,7 @@ def render_job(
         seed=job.seed,
         backend=backend.name,
         palette=out.palette,
+        layer_names=names[: len(layer_refs)],
     )
     meta = {
         "keyframe": json_format.MessageToDict(kf, preserving_proto_field_name=True),
@@ -360,9 +299,16 @@ def generate_keyframes(
     backend: ImageBackend,
     report: Report,
 ) -> seeder_pb2.GenerateKeyframesResult:
-    """The whole stage: validate, render keyframes in parallel (bounded), store, contact sheet."""
+    """The whole stage: validate, render keyframes in parallel (bounded), store, contact sheet.
+
+    With a storyboard in the concept: one keyframe per shot (services/seeder/shot_keyframes.py);
+    without one: one per key moment (here)."""
     report(0, 1, "loading character images")
     characters = load_characters(list(request.character_images), store, cfg)
+    if request.concept.storyboard.shots:
+        return generate_shot_keyframes(request, store, cfg, backend, characters, report)
+    if request.shot_ids:
+        raise InvalidInput("shot_ids given but the concept has no storyboard shots")
     jobs = plan_keyframes(request, cfg, backend, characters)
     total = len(jobs)
     report(0, total, f"rendering {total} keyframes with {backend.name}")
@@ -389,7 +335,7 @@ def store_contact_sheet(
     store: ArtifactStore,
     cfg: SeederSettings,
 ) -> common_pb2.ArtifactRef:
-    digest = _hash([j.input_hash for j in jobs])[:12]
+    digest = input_hash([j.input_hash for j in jobs])[:12]
     key = contact_sheet_key(project, digest)
     images = [decode_image(store.get_bytes(kf.image.key)) for kf in keyframes]
     labels = [f"{j.index}: {j.moment_id} {j.spec.role} @{j.time:.1f}s" for j in jobs]

@@ -1,4 +1,5 @@
-"""SeederService: a thin adapter from the gRPC request to `keyframes.generate_keyframes`."""
+"""SeederService: a thin adapter from the gRPC request to `keyframes.generate_keyframes` (one
+keyframe per storyboard shot, or per key moment without a storyboard)."""
 
 from __future__ import annotations
 

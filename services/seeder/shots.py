@@ -24,7 +24,7 @@ from services.seeder import drawing as d
 from services.seeder import frames
 from services.seeder.characters import Character, grade_character, scale_character
 from services.seeder.drawing import Layer
-from services.seeder.figures import KINDS, draw_figure, pose_count, subject_in
+from services.seeder.figures import KINDS, draw_figure, figure_kind, pose_count, subject_in
 from services.seeder.looks import Look, backlight, look_for, look_grade, look_palette
 from services.seeder.motifs import REFLECTIVE, Ctx, Layers, apply_effects, reflect_into_water
 from services.seeder.palette import Palette, stable_hash
@@ -37,7 +37,7 @@ from services.seeder.scene import (
     flatten,
     scene_palette,
 )
-from services.seeder.viewpoints import View, resolve_view
+from services.seeder.viewpoints import VIEWS, View, resolve_view
 from services.seeder.vocabulary import interpret
 
 FRAMING_NAMES = {
@@ -220,9 +220,12 @@ def render_shot(
     mood_words: str = "",
     export_layers: bool = True,
     pose_variants: int = 0,
+    family: str = "",
 ) -> ShotRender:
-    """Draw one shot's keyframe. `subject_kind` is the storyboard's subject ("dancer"; "" =
-    the figure the prompt names); `characters` replace the procedural figure when given."""
+    """Draw one shot's keyframe. `subject_kind` is the storyboard's subject ("dancer", "dancers";
+    "" = the figure the prompt names); `characters` replace the procedural figure when given;
+    `family` is the storyboard's scene family (the shot's viewpoints belong to it; "" or an
+    unknown name = the family the prompts ask for)."""
     spec = shot if isinstance(shot, ShotSpec) else shot_spec(shot)
     h, w = height, width
     fr = FRAMINGS.get(spec.framing, FRAMINGS["wide"])
@@ -243,7 +246,7 @@ def render_shot(
     )
     base_pal, own, video = scene_palette(scene)
     pal = look_palette(base_pal, look)
-    family = choose_family(own, video)
+    family = family if family in VIEWS else choose_family(own, video)
     view = resolve_view(family, spec.framing, spec.viewpoint, spec.seed)
     mood = interpret(mood_words)
     effects = list(dict.fromkeys(own.effects + video.effects + mood.effects[:1]))[:3]
@@ -309,15 +312,14 @@ def render_shot(
                 characters, fr, h, w, pal, light_side, ctx.px, spec.seed, ground_y, focal_x
             )
         else:
-            kind = (
-                subject_kind if subject_kind in KINDS else subject_in(spec.prompt or video_prompt)
-            )
+            kind = figure_kind(subject_kind) or subject_in(spec.prompt or video_prompt)
             kind = kind or KINDS[stable_hash("kind", video_prompt) % 4]
             height_px = fr.subject_h * h * (0.75 if kind == "band" and fr.head_top is None else 1.0)
             feet = _figure_place(fr, view, h, w, height_px, x, ground_y)
             n = pose_count(kind)
             pose = spec.pose if spec.pose >= 0 else int(stable_hash("pose", spec.seed) % n)
-            for k in range(1 + max(0, pose_variants)):
+            # Other poses, never repeating one (a kind with 2 poses gets 1 variant).
+            for k in range(1 + min(max(0, pose_variants), n - 1)):
                 layer = Layer(h, w)
                 draw_figure(layer, kind, (pose + k) % n, feet, height_px, pal, light_side, ctx.px)
                 if k == 0:

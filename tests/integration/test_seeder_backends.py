@@ -32,6 +32,7 @@ from services.seeder.backends.openai_images import OpenAIImagesBackend, pick_siz
 from services.seeder.config import SeederSettings
 from services.seeder.server import add_to_server
 from tests.support.servers import running_service
+from tests.support.storyboards import storyboard_concept
 
 pytestmark = pytest.mark.integration
 
@@ -276,3 +277,39 @@ async def test_service_maps_backend_refusal_to_failed_precondition(
             await generate(seeder_cfg, settings, store, req)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "Incorrect API key" in (err.value.details() or "")
+
+
+async def test_http_backends_get_one_request_per_shot_with_its_prompt(
+    settings: Settings, store: LocalStore
+) -> None:
+    concept = storyboard_concept(n_shots=4)
+    with fake_server(a1111_handler()) as (url, got):
+        seeder_cfg = cfg(backend="automatic1111", base_url=url)
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=concept, width=320, height=180, seed=5
+        )
+        events = await generate(seeder_cfg, settings, store, req)
+    shots = list(concept.storyboard.shots)
+    assert sorted(g["json"]["prompt"] for g in got) == sorted(s.prompt for s in shots)
+    assert all(g["path"] == "/sdapi/v1/txt2img" for g in got)
+    result = events[-1].result
+    assert [k.shot_id for k in result.keyframes] == [s.id for s in shots]
+    assert all(k.backend == "automatic1111" and not k.layers for k in result.keyframes)
+
+
+async def test_openai_shots_get_the_characters_only_where_the_subject_is(
+    settings: Settings, store: LocalStore
+) -> None:
+    concept = storyboard_concept(n_shots=3, subject="characters")  # wide, subject, close-up
+    ref = _character_ref(store)
+    with fake_server(openai_handler()) as (url, got):
+        seeder_cfg = cfg(backend="openai", base_url=url, api_key="sk-test")
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=concept, width=640, height=360, character_images=[ref]
+        )
+        events = await generate(seeder_cfg, settings, store, req)
+    assert len(got) == 3
+    for kf, shot in zip(events[-1].result.keyframes, concept.storyboard.shots, strict=True):
+        img = decode_image(store.get_bytes(kf.image.key))
+        yellow = (img[..., 0] > 150) & (img[..., 1] > 120) & (img[..., 2] < 100)
+        assert (yellow.mean() > 0.01) == shot.subject, shot.id

@@ -12,6 +12,7 @@ from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.seeder.server import add_to_server
 from tests.conftest import running_service
+from tests.support.storyboards import storyboard_concept
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +78,32 @@ async def test_bad_character_image_is_invalid_argument(
                 pass
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "character image 'uploads/proj/character_0.png'" in (err.value.details() or "")
+
+
+async def test_storyboard_shots_stream_per_shot_progress(
+    settings: Settings, store: LocalStore
+) -> None:
+    board = storyboard_concept(n_shots=5)
+    async with (
+        running_service(add_to_server, settings, store) as addr,
+        grpc.aio.insecure_channel(addr) as channel,
+    ):
+        stub = seeder_pb2_grpc.SeederServiceStub(channel)
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=board, width=320, height=180, seed=2
+        )
+        events = [ev async for ev in stub.GenerateKeyframes(req, timeout=60)]
+        bad = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=board, width=320, height=180, shot_ids=["shot-404"]
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in stub.GenerateKeyframes(bad, timeout=30):
+                pass
+    progress = [ev.progress for ev in events if ev.HasField("progress")]
+    # Per shot (the stream throttles to ~10 messages a second, always passing the last one).
+    assert progress[-1].done == progress[-1].total == 5
+    assert progress[-1].message.startswith("shot 5/5 (shot-")
+    result = events[-1].result
+    assert [k.shot_id for k in result.keyframes] == [s.id for s in board.storyboard.shots]
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "shot-404" in (err.value.details() or "")

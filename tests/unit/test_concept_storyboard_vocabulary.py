@@ -1,5 +1,5 @@
-"""The director's vocabulary: subject detection, scene families as the seeder names them,
-viewpoint coverage."""
+"""The director's vocabulary: subject detection, scene families, viewpoint coverage (the table
+itself is services/common/scene_vocabulary.py, shared with the seeder)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import re
 import pytest
 from lumiere.v1 import storyboard_pb2 as sb
 
+from services.common.scene_vocabulary import ABSTRACT_VIEWPOINTS
 from services.concept.shot_vocabulary import (
     FAMILIES,
-    FAMILY_WORDS,
     FRAMINGS,
     LOOK_COUNT,
     LOOK_PHRASES,
@@ -20,8 +20,6 @@ from services.concept.shot_vocabulary import (
     viewpoint_table,
     viewpoints_for,
 )
-from services.seeder import vocabulary as seeder_vocabulary
-from services.seeder.scene import choose_family
 
 
 @pytest.mark.parametrize(
@@ -48,35 +46,22 @@ def test_character_images_are_the_subject() -> None:
     assert detect_subject("a lone dancer", has_characters=True) == "characters"
 
 
-def test_family_words_are_the_seeders() -> None:
-    """Until one shared table exists, the director's copy must equal the seeder's."""
-    seeder = {
-        phrase: " ".join(f"{f}:{w:g}" for f, w in term.motifs)
-        for phrase, term in seeder_vocabulary.VOCABULARY.items()
-        if term.motifs
-    }
-    assert seeder == FAMILY_WORDS
-    assert FAMILIES == seeder_vocabulary.FAMILIES
-
-
 @pytest.mark.parametrize(
-    "prompt",
+    ("prompt", "family"),
     [
-        "neon city at night, rain, a lone dancer",
-        "ocean sunset",
-        "forest mist at dawn",
-        "deep sea creatures",
-        "a harbor with boats",
-        "lava and ash",
-        "northern lights over mountains",
-        "tropical beach, palm trees",
-        "crystal caves",
-        "dunes under a full moon",
-        "synthwave highway",
+        ("neon city at night, rain, a lone dancer", "city"),
+        ("ocean sunset", "water"),
+        ("forest mist at dawn", "forest"),
+        ("deep sea creatures", "underwater"),
+        ("lava and ash", "fire"),
+        ("northern lights over mountains", "aurora"),
+        ("crystal caves", "geometric"),
+        ("dunes under a full moon", "desert"),
+        ("synthwave highway", "city"),
     ],
 )
-def test_scene_family_matches_the_seeder(prompt: str) -> None:
-    assert scene_family(prompt) == choose_family(seeder_vocabulary.interpret(prompt))
+def test_scene_family_from_the_prompt_words(prompt: str, family: str) -> None:
+    assert scene_family(prompt) == family
 
 
 def test_prompt_without_scene_words_gets_the_default_family() -> None:
@@ -92,9 +77,12 @@ def test_every_family_has_viewpoints_for_every_framing() -> None:
 
 
 def test_viewpoint_names_are_unique_identifiers() -> None:
-    names = [v.name for vps in VIEWPOINTS.values() for v in vps]
+    """A scene viewpoint belongs to one family; the abstract ones go with every family."""
+    shared = set.intersection(*({v.name for v in vps} for vps in VIEWPOINTS.values()))
+    assert {v.name for v in ABSTRACT_VIEWPOINTS} == shared
+    names = [v.name for vps in VIEWPOINTS.values() for v in vps if v.name not in shared]
     assert len(names) == len(set(names))
-    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", n) for n in names)
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", n) for n in names + sorted(shared))
     table = viewpoint_table()
     assert table["city"]["skyline"] == ["wide"]
 
