@@ -228,12 +228,22 @@ ShotDesign = tuple[int, int, int]  # (move, framing, entry)
 def storyboard_on_downbeats(
     concept: concept_pb2.Concept,
     designs: list[ShotDesign],
-    bars_per_shot: int = 2,
+    bars_per_shot: int | list[int] = 2,
     subject: bool = True,
 ) -> storyboard_pb2.Storyboard:
-    """Shots cut on every `bars_per_shot`-th downbeat (the first at 0), cycling `designs`."""
-    downs = [d for d in concept.downbeat_times if d > 0][bars_per_shot - 1 :: bars_per_shot]
-    cuts = [0.0] + [float(d) for d in downs if d < concept.duration_seconds - 0.5]
+    """Shots cut on downbeats, `bars_per_shot` bars each (a list is cycled), the first at 0;
+    the shots cycle through `designs`."""
+    lengths = bars_per_shot if isinstance(bars_per_shot, list) else [bars_per_shot]
+    downs = list(concept.downbeat_times)
+    if not downs or downs[0] > 1e-6:
+        downs = [0.0, *downs]
+    cuts, bar, n = [0.0], 0, 0
+    while True:
+        bar += lengths[n % len(lengths)]
+        n += 1
+        if bar >= len(downs) or downs[bar] >= concept.duration_seconds - 0.5:
+            break
+        cuts.append(float(downs[bar]))
     board = storyboard_pb2.Storyboard(subject="dancer" if subject else "", source="director")
     for i, t in enumerate(cuts):
         move, framing, entry = designs[i % len(designs)]
