@@ -90,6 +90,9 @@ def _same_keyframe(a: seeder_pb2.Keyframe, b: seeder_pb2.Keyframe) -> bool:
     """The last segment may name its own keyframe as the next one: that means hold, not move."""
     if b.time <= a.time:
         return True
+    if a.shot_id or b.shot_id:
+        # Shots under one key moment share its id: a shot keyframe is its shot.
+        return a.shot_id == b.shot_id
     return bool(a.key_moment_id) and a.key_moment_id == b.key_moment_id
 
 

@@ -124,6 +124,8 @@ def test_the_next_shots_entry_picks_a_transition_that_ends_on_the_cut(
 ) -> None:
     concept.storyboard.CopyFrom(_board(concept, entry))
     kfs = store_shot_keyframes(store, "p", concept.storyboard, W, H)
+    for kf in kfs:
+        kf.key_moment_id = "km0"  # shots under one key moment are still different shots
     reqs, _ = plan_requests("p", concept, kfs, VIDEO, FPS)
     plan, _ = build_plan(reqs[0], store)
     assert plan.transition.kind == kind and plan.to_shot is not None
