@@ -115,11 +115,13 @@ def _over_rgba(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
 
 
 def _over_opaque(dst: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """RGBA 'over' an opaque RGB image, in place and only inside the layer's box (the mid
-    layer is often a strip of the frame): the float version costs ~100 ms per 720p layer."""
+    """RGBA 'over' an opaque RGB image, only inside the layer's box (the mid layer is often a
+    strip of the frame): the float version costs ~100 ms per 720p layer. Returns a new image
+    (dst may be the caller's decoded keyframe)."""
     x, y, w, h = cv2.boundingRect(np.ascontiguousarray(src[..., 3]))
     if w == 0 or h == 0:
         return dst
+    dst = dst.copy()
     roi = (slice(y, y + h), slice(x, x + w))
     a = src[roi][..., 3].astype(np.float32) * (1.0 / 255.0)
     dst[roi] = cv2.blendLinear(
@@ -207,14 +209,14 @@ def prepare_shot(
     fitted = [_rgba(cover_fit(layer, sw, sh)) for layer in layers]
     # [bg] -> far only; [bg, fg] -> 1 + 1; [bg, mid, fg(, character)] -> far = bg + mid.
     split = 2 if len(fitted) >= 3 else 1
-    far = _rgba(flat)
+    far = np.ascontiguousarray(flat)
     for layer in fitted[:split]:
-        far = _over_rgba(far, layer)
+        far = _over_opaque(far, layer)
     near_rgba: np.ndarray | None = None
     for layer in fitted[split:]:
         near_rgba = layer if near_rgba is None else _over_rgba(near_rgba, layer)
     near = _near_plane(near_rgba) if near_rgba is not None else None
-    base = rgb_to_planes(np.ascontiguousarray(far[..., :3]))
+    base = rgb_to_planes(far)
     return Shot(base, motion, start_frame, near=near, base_depth=FAR_DEPTH if near else 1.0)
 
 
