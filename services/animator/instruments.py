@@ -24,7 +24,8 @@ from services.animator.music import Music
 from services.animator.planes import Planes
 
 SHAKE = 0.006  # camera shake at a full kick, fraction of the frame
-SNARE_FLASH = 0.2  # white flash at a full snare hit
+SNARE_GAIN = 0.3  # brightness pulse of the lights at a full snare hit
+SNARE_FLASH = 0.06  # and a touch of white (more would lift the blacks into fog)
 SNARE_DECAY_S = 0.045
 GLITCH_ENERGY = 0.72  # loudness above which a snare hit glitches instead of flashing
 DRIFT_CHROMA = 9.0  # colour drift at full sustain, in chroma code values

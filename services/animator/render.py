@@ -22,7 +22,7 @@ import numpy as np
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
-from services.animator.instruments import InstrumentTrack
+from services.animator.instruments import GLITCH_ENERGY, SNARE_FLASH, SNARE_GAIN, InstrumentTrack
 from services.animator.motion import (
     SOURCE_SCALE,
     Pose,
@@ -97,6 +97,9 @@ class Shot:
     subject: list[NearPlane] = field(default_factory=list)
     anchor: tuple[float, float] = (0.0, 0.0)  # the subject's feet on the source canvas
     subject_h: float = 0.0  # its height in source pixels
+    # The mid layer, which the seeder composites in front of the subject (it is also in the
+    # far plane): redrawn over the subject's box.
+    occluder: NearPlane | None = None
 
 
 def source_size(width: int, height: int) -> tuple[int, int]:
@@ -136,7 +139,7 @@ def _rgba(img: np.ndarray) -> np.ndarray:
     return np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
 
 
-def _near_plane(rgba: np.ndarray, compact: bool = False) -> NearPlane | None:
+def _near_plane(rgba: np.ndarray, compact: bool = False, defocus: bool = True) -> NearPlane | None:
     """Premultiply in YUV: P = (Y, Cb, Cr) x alpha, chroma averaged after premultiplying.
 
     A plane covering at most half the canvas (or `compact`: the subject and its poses) keeps
@@ -157,7 +160,7 @@ def _near_plane(rgba: np.ndarray, compact: bool = False) -> NearPlane | None:
         plane.bbox = (bx, by, bx + bw, by + bh)
         plane.origin = (cx0, cy0)
         return plane
-    return _near_plane_full(rgba, defocus=True)
+    return _near_plane_full(rgba, defocus=defocus)
 
 
 def _near_plane_full(rgba: np.ndarray, defocus: bool) -> NearPlane:
@@ -253,8 +256,12 @@ def _prepare_named(
         far = np.ascontiguousarray(cover_fit(image[..., :3], sw, sh))
     else:
         far = np.zeros((sh, sw, 3), np.uint8)
-    for _, layer in far_layers:
-        far = _over_opaque(far, _rgba(cover_fit(layer, sw, sh)))
+    occluder_rgba: np.ndarray | None = None
+    for name, layer in far_layers:
+        fitted = _rgba(cover_fit(layer, sw, sh))
+        far = _over_opaque(far, fitted)
+        if name == "mid" and subject:
+            occluder_rgba = fitted
     near_rgba: np.ndarray | None = None
     for layer in near_layers:
         fitted = _rgba(cover_fit(layer, sw, sh))
@@ -266,6 +273,9 @@ def _prepare_named(
     if subject_planes:
         x0, y0, x1, y1 = subject_planes[0].bbox
         anchor, subject_h = ((x0 + x1) / 2, float(y1)), float(y1 - y0)
+    occluder = None
+    if occluder_rgba is not None and subject_planes:
+        occluder = _near_plane(occluder_rgba, defocus=False)
     base = rgb_to_planes(np.ascontiguousarray(far))
     layered = near is not None or bool(subject_planes)
     return Shot(
@@ -277,6 +287,7 @@ def _prepare_named(
         subject=subject_planes,
         anchor=anchor,
         subject_h=subject_h,
+        occluder=occluder,
     )
 
 
@@ -483,8 +494,15 @@ class SegmentRenderer:
         _warp(src.v, mc, half, reflect, dst.v)
         return dst
 
-    def _over_near(self, out: Planes, near: NearPlane, m: np.ndarray) -> Planes:
-        """Warp the premultiplied near plane (only its bounding box) and composite it."""
+    def _over_near(
+        self,
+        out: Planes,
+        near: NearPlane,
+        m: np.ndarray,
+        clip: tuple[int, int, int, int] | None = None,
+    ) -> tuple[int, int, int, int] | None:
+        """Warp the premultiplied near plane (only its bounding box, within `clip` when given:
+        an output box) and composite it. Returns the output box it touched."""
         p = self.plan
         if near.origin != (0, 0):
             # The planes hold only the box: their (0, 0) is `origin` on the source canvas.
@@ -505,8 +523,11 @@ class SegmentRenderer:
         ox1 += ox1 % 2
         oy1 += oy1 % 2
         ox1, oy1 = min(ox1, p.width), min(oy1, p.height)
+        if clip is not None:
+            ox0, oy0 = max(ox0, clip[0]), max(oy0, clip[1])
+            ox1, oy1 = min(ox1, clip[2]), min(oy1, clip[3])
         if ox1 <= ox0 or oy1 <= oy0:
-            return out
+            return None
         # Same matrix, output origin moved to the box corner.
         mr = m.copy()
         mr[0, 2] -= ox0
@@ -531,7 +552,7 @@ class SegmentRenderer:
         roi.y[:] = done.y
         roi.u[:] = done.u
         roi.v[:] = done.v
-        return out
+        return ox0, oy0, ox1, oy1
 
     def shot_image(
         self,
@@ -567,12 +588,16 @@ class SegmentRenderer:
             spose = subject_pose(p.music, t, accent, mo.subject_amp)
             ms = subject_matrix(ms, shot.anchor, shot.subject_h, spose)
             which = pose_at(self._pose_frames.get(id(shot), _NO_FRAMES), frame, len(shot.subject))
-            out = self._over_near(out, shot.subject[which], ms)
+            box = self._over_near(out, shot.subject[which], ms)
+            if shot.occluder is not None and box is not None:
+                # The seeder draws the mid layer in front of the subject (a window frame, a
+                # railing): put it back over the subject, inside the subject's box only.
+                self._over_near(out, shot.occluder, m, clip=box)
         if shot.near is not None:
             mn = affine_matrix(
                 pose.scaled(mo.depth(NEAR_DEPTH)), p.width, p.height, sw, sh, shift_x
             )
-            out = self._over_near(out, shot.near, mn)
+            self._over_near(out, shot.near, mn)
         return out
 
     def _draw_particles(self, img: Planes, frame: int, accent: float, share: float = 1.0) -> None:
@@ -661,10 +686,12 @@ class SegmentRenderer:
         if inst is not None:
             hit = inst.snare(k)
             if hit > 0:
-                if shot.motion.energy >= 0.72:
+                if shot.motion.energy >= GLITCH_ENERGY:
                     inst.glitch(out, k, hit)
                 else:
-                    white = max(white, 0.2 * hit)
+                    # A flash of the lights (gain: dark stays dark) with a touch of white.
+                    gain += SNARE_GAIN * hit
+                    white = max(white, SNARE_FLASH * hit)
             drift = inst.drift(t)
             tint = (drift.du, drift.dv)
             lift += drift.glow

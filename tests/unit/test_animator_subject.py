@@ -153,3 +153,36 @@ def test_beat_sync_stays_above_point_nine_with_the_director(
     report = analyze(frames, [b.time for b in concept.beats], fps=FPS)
     assert report.f_measure >= 0.9, report.summary()
     assert report.black_frames <= FPS and not report.frozen_runs
+
+
+def test_the_mid_layer_stays_in_front_of_the_subject() -> None:
+    from services.animator import transitions as tr
+    from services.animator.motion import ShotMotion
+    from services.animator.render import prepare_shot
+
+    w, h = 160, 90
+    bg = np.dstack([np.full((h, w, 3), 90, np.uint8), np.full((h, w), 255, np.uint8)])
+    mid = np.zeros((h, w, 4), np.uint8)
+    mid[:, 76:84] = (20, 20, 20, 255)  # a window bar down the middle
+    fig = np.zeros((h, w, 4), np.uint8)
+    fig[30:80, 60:100] = (250, 235, 90, 255)  # the subject, behind the bar
+    music = Music.from_concept(concept_pb2.Concept(duration_seconds=4))
+    motion = ShotMotion.for_shot(sb.Shot(id="a", start_time=0, end_time=4), music)
+    shot = prepare_shot(None, [bg, mid, fig], w, h, motion, 0, ["background", "mid", "character"])
+    plan = SegmentPlan(
+        width=w,
+        height=h,
+        fps=FPS,
+        start=0,
+        end=4,
+        seed="t",
+        music=music,
+        from_shot=shot,
+        to_shot=None,
+        landing_frame=4,
+        transition=tr.TransitionPlan(tr.CUT, 0),
+        particles=False,
+    )
+    rgb = planes_to_rgb(SegmentRenderer(plan).frame(2))
+    assert rgb[55, 80].max() < 60  # the bar, not the subject
+    assert _figure(rgb)[55, 65]  # the subject beside it
