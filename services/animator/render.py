@@ -97,9 +97,6 @@ class Shot:
     subject: list[NearPlane] = field(default_factory=list)
     anchor: tuple[float, float] = (0.0, 0.0)  # the subject's feet on the source canvas
     subject_h: float = 0.0  # its height in source pixels
-    # The mid layer, which the seeder composites in front of the subject (it is also in the
-    # far plane): redrawn over the subject's box.
-    occluder: NearPlane | None = None
 
 
 def source_size(width: int, height: int) -> tuple[int, int]:
@@ -256,12 +253,8 @@ def _prepare_named(
         far = np.ascontiguousarray(cover_fit(image[..., :3], sw, sh))
     else:
         far = np.zeros((sh, sw, 3), np.uint8)
-    occluder_rgba: np.ndarray | None = None
-    for name, layer in far_layers:
-        fitted = _rgba(cover_fit(layer, sw, sh))
-        far = _over_opaque(far, fitted)
-        if name == "mid" and subject:
-            occluder_rgba = fitted
+    for _, layer in far_layers:
+        far = _over_opaque(far, _rgba(cover_fit(layer, sw, sh)))
     near_rgba: np.ndarray | None = None
     for layer in near_layers:
         fitted = _rgba(cover_fit(layer, sw, sh))
@@ -273,9 +266,6 @@ def _prepare_named(
     if subject_planes:
         x0, y0, x1, y1 = subject_planes[0].bbox
         anchor, subject_h = ((x0 + x1) / 2, float(y1)), float(y1 - y0)
-    occluder = None
-    if occluder_rgba is not None and subject_planes:
-        occluder = _near_plane(occluder_rgba, defocus=False)
     base = rgb_to_planes(np.ascontiguousarray(far))
     layered = near is not None or bool(subject_planes)
     return Shot(
@@ -287,7 +277,6 @@ def _prepare_named(
         subject=subject_planes,
         anchor=anchor,
         subject_h=subject_h,
-        occluder=occluder,
     )
 
 
@@ -499,10 +488,9 @@ class SegmentRenderer:
         out: Planes,
         near: NearPlane,
         m: np.ndarray,
-        clip: tuple[int, int, int, int] | None = None,
     ) -> tuple[int, int, int, int] | None:
-        """Warp the premultiplied near plane (only its bounding box, within `clip` when given:
-        an output box) and composite it. Returns the output box it touched."""
+        """Warp the premultiplied near plane (only its bounding box) and composite it.
+        Returns the output box it touched."""
         p = self.plan
         if near.origin != (0, 0):
             # The planes hold only the box: their (0, 0) is `origin` on the source canvas.
@@ -523,9 +511,6 @@ class SegmentRenderer:
         ox1 += ox1 % 2
         oy1 += oy1 % 2
         ox1, oy1 = min(ox1, p.width), min(oy1, p.height)
-        if clip is not None:
-            ox0, oy0 = max(ox0, clip[0]), max(oy0, clip[1])
-            ox1, oy1 = min(ox1, clip[2]), min(oy1, clip[3])
         if ox1 <= ox0 or oy1 <= oy0:
             return None
         # Same matrix, output origin moved to the box corner.
@@ -588,11 +573,9 @@ class SegmentRenderer:
             spose = subject_pose(p.music, t, accent, mo.subject_amp)
             ms = subject_matrix(ms, shot.anchor, shot.subject_h, spose)
             which = pose_at(self._pose_frames.get(id(shot), _NO_FRAMES), frame, len(shot.subject))
-            box = self._over_near(out, shot.subject[which], ms)
-            if shot.occluder is not None and box is not None:
-                # The seeder draws the mid layer in front of the subject (a window frame, a
-                # railing): put it back over the subject, inside the subject's box only.
-                self._over_near(out, shot.occluder, m, clip=box)
+            # The seeder composites the subject over the mid layer and under the foreground
+            # (scene.flatten): far (background + mid), subject, near (foreground).
+            self._over_near(out, shot.subject[which], ms)
         if shot.near is not None:
             mn = affine_matrix(
                 pose.scaled(mo.depth(NEAR_DEPTH)), p.width, p.height, sw, sh, shift_x

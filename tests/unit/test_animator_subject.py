@@ -155,7 +155,8 @@ def test_beat_sync_stays_above_point_nine_with_the_director(
     assert report.black_frames <= FPS and not report.frozen_runs
 
 
-def test_the_mid_layer_stays_in_front_of_the_subject() -> None:
+def test_the_subject_is_over_the_mid_layer_and_under_the_foreground() -> None:
+    """The seeder's order (scene.flatten): background, mid, character, foreground."""
     from services.animator import transitions as tr
     from services.animator.motion import ShotMotion
     from services.animator.render import prepare_shot
@@ -163,12 +164,15 @@ def test_the_mid_layer_stays_in_front_of_the_subject() -> None:
     w, h = 160, 90
     bg = np.dstack([np.full((h, w, 3), 90, np.uint8), np.full((h, w), 255, np.uint8)])
     mid = np.zeros((h, w, 4), np.uint8)
-    mid[:, 76:84] = (20, 20, 20, 255)  # a window bar down the middle
+    mid[:, 66:74] = (20, 20, 20, 255)  # a building edge behind the subject
+    fg = np.zeros((h, w, 4), np.uint8)
+    fg[:, 86:94] = (20, 20, 200, 255)  # a blue rain streak in front of it
     fig = np.zeros((h, w, 4), np.uint8)
-    fig[30:80, 60:100] = (250, 235, 90, 255)  # the subject, behind the bar
+    fig[30:80, 60:100] = (250, 235, 90, 255)
     music = Music.from_concept(concept_pb2.Concept(duration_seconds=4))
     motion = ShotMotion.for_shot(sb.Shot(id="a", start_time=0, end_time=4), music)
-    shot = prepare_shot(None, [bg, mid, fig], w, h, motion, 0, ["background", "mid", "character"])
+    names = ["background", "mid", "foreground", "character"]
+    shot = prepare_shot(None, [bg, mid, fg, fig], w, h, motion, 0, names)
     plan = SegmentPlan(
         width=w,
         height=h,
@@ -184,5 +188,5 @@ def test_the_mid_layer_stays_in_front_of_the_subject() -> None:
         particles=False,
     )
     rgb = planes_to_rgb(SegmentRenderer(plan).frame(2))
-    assert rgb[55, 80].max() < 60  # the bar, not the subject
-    assert _figure(rgb)[55, 65]  # the subject beside it
+    assert _figure(rgb)[55, 70]  # the subject covers the mid layer
+    assert rgb[55, 90, 2] > 150 and rgb[55, 90, 0] < 100  # the foreground covers the subject
