@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from lumiere.v1 import storyboard_pb2
 
 from services.animator.music import Music
 
@@ -52,9 +53,34 @@ def _sway_phases(seed: str) -> tuple[float, ...]:
     return tuple(float(x) for x in stable_rng(seed, "sway").uniform(0, 2 * math.pi, 4))
 
 
+# How much of the shot's length its camera move takes to reach ~2/3 of its range (in musical
+# time): a shot-aware move is mostly done by the cut, whatever the shot's length.
+SHOT_TRAVEL_SHARE = 0.9
+MIN_SHOT_TRAVEL_S = 1.5
+
+_M = storyboard_pb2
+# Per framing: (amplitude, travel-time factor). Close-ups and details move subtly, wide shots
+# slowly; abstract shots a little more than anything.
+FRAMING_MOTION: dict[int, tuple[float, float]] = {
+    _M.FRAMING_UNSPECIFIED: (1.0, 1.0),
+    _M.FRAMING_WIDE: (0.85, 1.45),
+    _M.FRAMING_MEDIUM: (1.0, 1.0),
+    _M.FRAMING_CLOSE_UP: (0.6, 1.1),
+    _M.FRAMING_DETAIL: (0.5, 1.1),
+    _M.FRAMING_SUBJECT: (0.8, 1.0),
+    _M.FRAMING_ABSTRACT: (1.2, 0.9),
+}
+
+
 @dataclass(frozen=True)
 class ShotMotion:
-    """Per-keyframe camera plan: where the camera drifts while this keyframe is on screen."""
+    """Per-keyframe camera plan: where the camera drifts while this keyframe is on screen.
+
+    The first seven fields are the key-moment plan (a zoom drift plus a little pan and roll).
+    A storyboard shot (`for_shot`) also sets the move's base zoom (the margin its pan, roll or
+    shake needs), its travel time, the hand-held sway, the parallax between depth planes and how
+    hard the beat punches hit.
+    """
 
     start_time: float
     zoom_in: bool
@@ -63,9 +89,25 @@ class ShotMotion:
     pan_y: float
     rotation_deg: float
     energy: float
+    move: int = _M.CAMERA_MOVE_UNSPECIFIED
+    zoom_base: float | None = None  # None: the key-moment zoom curve
+    travel_seconds: float = TRAVEL_SECONDS
+    sway: float = 1.0  # hand-held sway multiplier
+    parallax: float = 1.0  # multiplies each depth plane's offset from depth 1
+    punch: float = 1.0  # beat-punch multiplier
+    subject_amp: float = 1.0  # how much the subject plane moves to the beat (framing)
 
     @classmethod
-    def plan(cls, seed: object, key: str, start_time: float, music: Music) -> ShotMotion:
+    def plan(
+        cls,
+        seed: object,
+        key: str,
+        start_time: float,
+        music: Music,
+        shot: storyboard_pb2.Shot | None = None,
+    ) -> ShotMotion:
+        if shot is not None:
+            return cls.for_shot(shot, music)
         rng = stable_rng(seed, key, "shot")
         energy = float(np.mean([music.intensity.at(start_time + d) for d in (0.0, 1.5, 3.0)]))
         angle = rng.uniform(0, 2 * math.pi)
@@ -79,6 +121,80 @@ class ShotMotion:
             rotation_deg=float(rng.uniform(-1.0, 1.0)) * (0.4 + 0.8 * energy),
             energy=energy,
         )
+
+    @classmethod
+    def for_shot(cls, shot: storyboard_pb2.Shot, music: Music) -> ShotMotion:
+        """The storyboard shot's camera move, scaled by its framing and the music's energy.
+
+        A pure function of the shot (its id and seed pick directions), never of the segment, so
+        the segment that transitions into a shot and the one that shows it agree.
+        """
+        rng = stable_rng(shot.id, shot.seed, "move")
+        t0, t1 = float(shot.start_time), float(max(shot.end_time, shot.start_time + 0.5))
+        samples = [music.intensity.at(t0 + (t1 - t0) * f) for f in (0.0, 0.5, 1.0)]
+        energy = float(np.clip(max(float(np.mean(samples)), float(shot.intensity)), 0.0, 1.0))
+        amp_f, slow_f = FRAMING_MOTION.get(shot.framing, (1.0, 1.0))
+        amp = amp_f * (0.7 + 0.6 * energy)
+        length = music.progress(t1) - music.progress(t0)
+        travel_s = max(MIN_SHOT_TRAVEL_S, SHOT_TRAVEL_SHARE * length) * slow_f
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        mv = shot.move
+        fields: dict[str, float | bool] = dict(
+            zoom_in=True, zoom_range=0.0, pan_x=0.0, pan_y=0.0, rotation_deg=0.0
+        )
+        zoom_base, sway, parallax, punch = 0.05, 0.6, 1.0, 1.0
+        if mv == _M.CAMERA_MOVE_PUSH_IN:
+            fields.update(zoom_range=0.11 * amp, pan_x=0.008 * side)
+            zoom_base = 0.03
+        elif mv == _M.CAMERA_MOVE_PULL_OUT:
+            fields.update(zoom_in=False, zoom_range=0.11 * amp, pan_x=0.008 * side)
+            zoom_base = 0.03 + 0.11 * amp
+        elif mv == _M.CAMERA_MOVE_PAN:
+            # A pan turns the camera: every depth plane moves alike (almost no parallax).
+            fields.update(pan_x=0.085 * amp * side, zoom_range=0.01)
+            zoom_base, parallax = 0.1, 0.25
+        elif mv == _M.CAMERA_MOVE_TRUCK:
+            # A truck moves the camera sideways: near planes slide past far ones.
+            fields.update(pan_x=0.06 * amp * side, zoom_range=0.01)
+            zoom_base, parallax = 0.1, 1.8
+        elif mv == _M.CAMERA_MOVE_ORBIT:
+            fields.update(rotation_deg=3.2 * amp * side, pan_x=-0.025 * amp * side)
+            fields.update(zoom_range=0.03 * amp)
+            zoom_base, parallax = 0.1, 1.4
+        elif mv == _M.CAMERA_MOVE_CRANE:
+            up = 1.0 if rng.random() < 0.6 else -1.0
+            fields.update(pan_y=0.075 * amp * up, zoom_range=0.03 * amp)
+            zoom_base, parallax = 0.1, 1.3
+        elif mv == _M.CAMERA_MOVE_HANDHELD:
+            fields.update(zoom_range=0.02 * amp)
+            zoom_base, sway = 0.07, 3.2 * amp
+        elif mv == _M.CAMERA_MOVE_LOCKED:
+            zoom_base, sway, punch = 0.04, 0.15, 1.9
+        else:  # unspecified move in a shot: the key-moment style drift
+            fields.update(zoom_range=0.08 * amp, pan_x=0.02 * amp * side)
+            fields.update(zoom_in=bool(rng.random() < 0.6))
+            zoom_base = 0.03 if fields["zoom_in"] else 0.03 + 0.08 * amp
+        subject_amp = {_M.FRAMING_CLOSE_UP: 0.55, _M.FRAMING_DETAIL: 0.4}.get(shot.framing, 1.0)
+        return cls(
+            start_time=t0,
+            zoom_in=bool(fields["zoom_in"]),
+            zoom_range=float(fields["zoom_range"]),
+            pan_x=float(fields["pan_x"]),
+            pan_y=float(fields["pan_y"]),
+            rotation_deg=float(fields["rotation_deg"]),
+            energy=energy,
+            move=mv,
+            zoom_base=zoom_base,
+            travel_seconds=travel_s,
+            sway=sway,
+            parallax=parallax,
+            punch=punch,
+            subject_amp=subject_amp,
+        )
+
+    def depth(self, depth: float) -> float:
+        """The parallax depth a plane at `depth` gets under this move."""
+        return 1.0 + (depth - 1.0) * self.parallax
 
 
 @dataclass(frozen=True)
@@ -105,17 +221,27 @@ def shot_pose(shot: ShotMotion, t: float, music: Music, seed: object) -> Pose:
     transitions into a keyframe and the segment that continues it meet even when they were
     rendered with different per-segment seeds. `seed` here is the shared (project) noise seed.
     """
-    v = (music.progress(t) - music.progress(shot.start_time)) / TRAVEL_SECONDS
+    v = (music.progress(t) - music.progress(shot.start_time)) / shot.travel_seconds
     s = travel(v) / 0.71
     direction = 1.0 if shot.zoom_in else -1.0
-    zoom = 1.0 + shot.zoom_range * (0.6 + 0.6 * direction * s)
+    if shot.zoom_base is None:
+        zoom = 1.0 + shot.zoom_range * (0.6 + 0.6 * direction * s)
+    else:
+        zoom = 1.0 + shot.zoom_base + shot.zoom_range * direction * s
     # Hand-held sway: a few slow sines of musical time, amplitude follows the loudness.
     p = music.progress(t)
     ph = _sway_phases(str(seed))
-    amp = 0.002 + 0.006 * music.intensity.at(t)
+    amp = (0.002 + 0.006 * music.intensity.at(t)) * shot.sway
     sway_x = amp * (math.sin(0.9 * p + ph[0]) + 0.5 * math.sin(2.3 * p + ph[1]))
     sway_y = amp * (math.sin(0.7 * p + ph[2]) + 0.5 * math.sin(1.9 * p + ph[3]))
     sway_r = 0.25 * math.sin(0.5 * p + ph[1]) * (0.3 + music.intensity.at(t))
+    if shot.sway > 1.0:
+        # Hand-held: a faster jitter on top of the drift (a camera operator's breathing/steps).
+        sway_x += 0.4 * amp * math.sin(6.1 * p + ph[2]) * math.sin(1.3 * p + ph[0])
+        sway_y += 0.4 * amp * math.sin(7.3 * p + ph[3])
+        sway_r *= min(shot.sway, 2.0)
+    elif shot.sway < 1.0:
+        sway_r *= shot.sway
     return Pose(
         zoom=zoom,
         pan_x=shot.pan_x * s + sway_x,

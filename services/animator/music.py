@@ -7,7 +7,7 @@ Missing fields degrade gracefully: no beats -> no accents, no intensity curve ->
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from lumiere.v1 import concept_pb2
@@ -15,6 +15,9 @@ from lumiere.v1 import concept_pb2
 DEFAULT_INTENSITY = 0.5
 # Intensity is smoothed before it drives camera speed/amplitude so motion never jitters.
 SMOOTHING_SECONDS = 1.0
+SUSTAIN_SECONDS = 2.0
+# An onset this close to a beat is that beat's hit (snare/clap accents snap to the beat frame).
+ONSET_ON_BEAT_S = 0.05
 
 
 def _curve(curve: concept_pb2.Curve) -> tuple[float, np.ndarray] | None:
@@ -88,6 +91,11 @@ class Music:
     raw_intensity: SampledCurve
     low: SampledCurve
     high: SampledCurve
+    # Mid band (snare/clap, voice, harmony); `sustain` is it smoothed over a couple of seconds:
+    # what is held, not what is struck.
+    mid: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
+    sustain: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
+    onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_concept(cls, concept: concept_pb2.Concept) -> Music:
@@ -120,6 +128,9 @@ class Music:
             raw_intensity=curve(intensity_c, 0.0),
             low=curve(concept.band_low, 0.25),
             high=curve(concept.band_high, 0.25),
+            mid=curve(concept.band_mid, 0.0),
+            sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
+            onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
         )
 
     def progress(self, t: float) -> float:
@@ -129,3 +140,22 @@ class Music:
         value at any global time is the same on every replica.
         """
         return 0.4 * t + 0.8 * self.intensity.integrate(t)
+
+    def snare_beats(self) -> np.ndarray:
+        """Which beats carry a snare/clap: off-downbeat beats with an onset on them where the
+        mid band stands out from its sustained level (or, with no mid band, any onset on an
+        off-downbeat beat). Accents stay on beat frames, so the beat sync is untouched."""
+        n = len(self.beat_times)
+        out = np.zeros(n, dtype=bool)
+        if n == 0 or len(self.onset_times) == 0:
+            return out
+        idx = np.searchsorted(self.onset_times, self.beat_times)
+        lo = self.onset_times[np.clip(idx - 1, 0, len(self.onset_times) - 1)]
+        hi = self.onset_times[np.clip(idx, 0, len(self.onset_times) - 1)]
+        near = np.minimum(np.abs(self.beat_times - lo), np.abs(hi - self.beat_times))
+        for i in range(n):
+            if self.beat_downbeat[i] or near[i] > ONSET_ON_BEAT_S:
+                continue
+            t = float(self.beat_times[i])
+            out[i] = self.mid.at(t + 0.02) >= self.sustain.at(t) - 0.02
+        return out

@@ -150,20 +150,23 @@ def grade(
     white: float = 0.0,
     fade: float = 1.0,
     saturation: float = 1.0,
+    tint: tuple[float, float] = (0.0, 0.0),
 ) -> None:
     """Write p into out with brightness pulse (gain/lift on luma), colour pulse (saturation),
-    flash to white and fade to black: one saturating linear map per plane,
-    Y' = 16 + fade((1-w)(gain (Y-16) + lift) + 219 w), C' = 128 + fade (1-w) sat (C-128).
+    colour shift (tint: Cb, Cr offsets), flash to white and fade to black: one saturating
+    linear map per plane, Y' = 16 + fade((1-w)(gain (Y-16) + lift) + 219 w),
+    C' = 128 + fade (1-w) (sat (C-128) + tint).
     out may be p (in place); an identity grade in place is skipped.
     """
     a_y = fade * (1.0 - white) * gain
     b_y = Y_BLACK + fade * ((1.0 - white) * (lift - Y_BLACK * gain) + (Y_WHITE - Y_BLACK) * white)
     a_c = fade * (1.0 - white) * saturation
     b_c = C_ZERO * (1.0 - a_c)
+    k_t = fade * (1.0 - white)
     in_place = p.y is out.y and p.u is out.u and p.v is out.v
     if not (in_place and a_y == 1.0 and b_y == 0.0):
         cv2.convertScaleAbs(p.y, dst=out.y, alpha=a_y, beta=b_y)
-    if in_place and a_c == 1.0:
+    if in_place and a_c == 1.0 and tint == (0.0, 0.0):
         return
-    cv2.convertScaleAbs(p.u, dst=out.u, alpha=a_c, beta=b_c)
-    cv2.convertScaleAbs(p.v, dst=out.v, alpha=a_c, beta=b_c)
+    cv2.convertScaleAbs(p.u, dst=out.u, alpha=a_c, beta=b_c + k_t * tint[0])
+    cv2.convertScaleAbs(p.v, dst=out.v, alpha=a_c, beta=b_c + k_t * tint[1])

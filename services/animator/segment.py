@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from lumiere.v1 import animator_pb2, common_pb2, seeder_pb2
+from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2, storyboard_pb2
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
@@ -18,7 +18,7 @@ from services.animator.encode import encode_frames, frame_planes
 from services.animator.motion import ShotMotion
 from services.animator.music import Music
 from services.animator.presets import EncoderProfile, resolve_profile
-from services.animator.render import SegmentPlan, SegmentRenderer, Shot, prepare_shot
+from services.animator.render import SegmentPlan, SegmentRenderer, Shot, is_opaque, prepare_shot
 from services.animator.timeline import validate_frame_range
 from services.common import contract
 from services.common.errors import InvalidInput
@@ -40,21 +40,46 @@ def segment_key(request: animator_pb2.RenderSegmentRequest, profile: EncoderProf
     return validate_key(key)
 
 
+def layer_names(kf: seeder_pb2.Keyframe) -> list[str]:
+    """The keyframe's layer names when they name every stored layer, else [] (positional)."""
+    names = list(kf.layer_names)
+    if len(names) != len(kf.layers) or not all(ref.key for ref in kf.layers):
+        return []
+    return names
+
+
 def _load_keyframe(
     store: ArtifactStore, kf: seeder_pb2.Keyframe, what: str
-) -> tuple[np.ndarray, list[np.ndarray]]:
+) -> tuple[np.ndarray | None, list[np.ndarray], list[str]]:
+    """Decode a keyframe. With named layers over an opaque background the flat image is not
+    decoded at all (the background covers it): one PNG fewer per keyframe."""
+    names = layer_names(kf)
     layers = [
         decode_image(store.get_bytes(ref.key), f"{what} layer {i}")
         for i, ref in enumerate(kf.layers)
         if ref.key
     ]
-    if kf.image.key:
+    covered = bool(names) and names[0] == "background" and is_opaque(layers[0])
+    image: np.ndarray | None
+    if covered:
+        image = None
+    elif kf.image.key:
         image = decode_image(store.get_bytes(kf.image.key), f"{what} image")
     elif layers:
         image = layers[0]
     else:
         raise InvalidInput(f"{what} has no image (set Keyframe.image.key)")
-    return image, layers
+    return image, layers, names
+
+
+def find_shot(concept: concept_pb2.Concept, shot_id: str) -> storyboard_pb2.Shot | None:
+    """The storyboard shot a keyframe opens (None: a key-moment keyframe, rendered as before)."""
+    if not shot_id:
+        return None
+    for shot in concept.storyboard.shots:
+        if shot.id == shot_id:
+            return shot
+    return None
 
 
 def has_keyframe(kf: seeder_pb2.Keyframe) -> bool:
@@ -65,6 +90,9 @@ def _same_keyframe(a: seeder_pb2.Keyframe, b: seeder_pb2.Keyframe) -> bool:
     """The last segment may name its own keyframe as the next one: that means hold, not move."""
     if b.time <= a.time:
         return True
+    if a.shot_id or b.shot_id:
+        # Shots under one key moment share its id: a shot keyframe is its shot.
+        return a.shot_id == b.shot_id
     return bool(a.key_moment_id) and a.key_moment_id == b.key_moment_id
 
 
@@ -83,8 +111,10 @@ def build_plan(
     validate_frame_range(request.start_frame, request.end_frame)
     if not has_keyframe(request.from_keyframe):
         raise InvalidInput("from_keyframe has no image (set Keyframe.image.key)")
-    image_a, layers_a = _load_keyframe(store, request.from_keyframe, "from_keyframe")
-    profile = resolve_profile(request.video, aspect=image_a.shape[1] / image_a.shape[0])
+    image_a, layers_a, names_a = _load_keyframe(store, request.from_keyframe, "from_keyframe")
+    first = image_a if image_a is not None else layers_a[0]
+    profile = resolve_profile(request.video, aspect=first.shape[1] / first.shape[0])
+    del first
     fps = profile.fps
     concept = request.concept
     music = Music.from_concept(concept)
@@ -94,10 +124,18 @@ def build_plan(
     noise_seed = f"project:{request.project_id}"
     shot_seed = f"{request.project_id}:{request.seed}"
     start, end = int(request.start_frame), int(request.end_frame)
+    from_board = find_shot(concept, request.from_keyframe.shot_id)
+    to_kf = request.to_keyframe
+    to_board = find_shot(concept, to_kf.shot_id)
 
-    def shot_for(kf: seeder_pb2.Keyframe, image: np.ndarray, layers: list[np.ndarray]) -> Shot:
+    def shot_for(
+        kf: seeder_pb2.Keyframe,
+        loaded: tuple[np.ndarray | None, list[np.ndarray], list[str]],
+        board: storyboard_pb2.Shot | None,
+    ) -> Shot:
         key = kf.key_moment_id or f"{kf.time:.3f}"
-        motion = ShotMotion.plan(shot_seed, key, kf.time, music)
+        motion = ShotMotion.plan(shot_seed, key, kf.time, music, board)
+        image, layers, names = loaded
         return prepare_shot(
             image,
             layers,
@@ -105,11 +143,14 @@ def build_plan(
             profile.height,
             motion,
             contract.time_to_frame(kf.time, fps),
+            names,
         )
 
-    from_shot = shot_for(request.from_keyframe, image_a, layers_a)
+    from_shot = shot_for(request.from_keyframe, (image_a, layers_a, names_a), from_board)
     del image_a, layers_a
-    if request.from_keyframe.time > 0:
+    if from_board is not None:
+        from_shot.incoming = tr.entry_transition(from_board.entry)
+    elif request.from_keyframe.time > 0:
         # The transition that brought this keyframe in (e.g. a flash still decaying).
         from_shot.incoming = tr.choose_transition(
             concept, request.from_keyframe.key_moment_id, request.from_keyframe.time
@@ -117,19 +158,30 @@ def build_plan(
     to_shot = None
     landing = end
     kind = request.transition or tr.CROSSFADE
-    if has_keyframe(request.to_keyframe) and not _same_keyframe(
-        request.from_keyframe, request.to_keyframe
-    ):
-        to = request.to_keyframe
-        image_b, layers_b = _load_keyframe(store, to, "to_keyframe")
-        to_shot = shot_for(to, image_b, layers_b)
-        landing_at = contract.time_to_frame(to.time, fps)
-        landing = landing_at if to.time > 0 and landing_at > start else end
+    if has_keyframe(to_kf) and not _same_keyframe(request.from_keyframe, to_kf):
+        landing_at = contract.time_to_frame(to_kf.time, fps)
+        landing = landing_at if to_kf.time > 0 and landing_at > start else end
         if not request.transition:
-            kind = tr.choose_transition(concept, to.key_moment_id, to.time)
-        to_shot.incoming = kind
+            kind = (
+                tr.entry_transition(to_board.entry)
+                if to_board is not None
+                else tr.choose_transition(concept, to_kf.key_moment_id, to_kf.time)
+            )
+        # A hard cut on (or after) the segment's end never shows the next keyframe here: it
+        # is not even decoded (with one shot per segment, half the per-segment decoding).
+        if not (kind == tr.CUT and landing >= end):
+            loaded_b = _load_keyframe(store, to_kf, "to_keyframe")
+            to_shot = shot_for(to_kf, loaded_b, to_board)
+            del loaded_b
+            to_shot.incoming = kind
     available = max(2, landing - max(from_shot.start_frame, 0))
-    transition = tr.plan_transition(kind, fps, _beat_period(music, landing / fps), available)
+    transition = tr.plan_transition(
+        kind,
+        fps,
+        _beat_period(music, landing / fps),
+        available,
+        short=from_board is not None or to_board is not None,
+    )
     video_end = (
         contract.total_frames(concept.duration_seconds, fps) if concept.duration_seconds else end
     )
@@ -155,6 +207,7 @@ def build_plan(
         # The flow warp costs ~1 ms of a ~3 ms 720p frame: worth it for draft/final, not previews.
         flow=profile.quality != "preview",
         captions=captions,
+        director=from_board is not None,
     )
     return plan, profile
 

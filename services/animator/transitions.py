@@ -9,22 +9,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lumiere.v1 import animator_pb2, concept_pb2
+from lumiere.v1 import animator_pb2, concept_pb2, storyboard_pb2
 
 CROSSFADE = animator_pb2.TRANSITION_KIND_CROSSFADE
 ZOOM_THROUGH = animator_pb2.TRANSITION_KIND_ZOOM_THROUGH
 FLASH_CUT = animator_pb2.TRANSITION_KIND_FLASH_CUT
 SLIDE = animator_pb2.TRANSITION_KIND_SLIDE
+CUT = animator_pb2.TRANSITION_KIND_CUT
+WHIP = animator_pb2.TRANSITION_KIND_WHIP
 
 KIND_NAMES = {
     CROSSFADE: "crossfade",
     ZOOM_THROUGH: "zoom-through",
     FLASH_CUT: "flash-cut",
     SLIDE: "slide",
+    CUT: "cut",
+    WHIP: "whip",
+}
+
+# A storyboard shot's entry (how it begins) -> the transition that lands on its first frame.
+ENTRY_KINDS = {
+    storyboard_pb2.SHOT_ENTRY_CUT: CUT,
+    storyboard_pb2.SHOT_ENTRY_FLASH_CUT: FLASH_CUT,
+    storyboard_pb2.SHOT_ENTRY_CROSSFADE: CROSSFADE,
+    storyboard_pb2.SHOT_ENTRY_WHIP: WHIP,
+    storyboard_pb2.SHOT_ENTRY_ZOOM_THROUGH: ZOOM_THROUGH,
 }
 
 # After a flash cut the white flash decays with this time constant (seconds).
 FLASH_DECAY_S = 0.16
+# After a whip the incoming shot's pan and blur settle within this many seconds.
+WHIP_SETTLE_S = 0.13
+
+
+def entry_transition(entry: int) -> int:
+    """The transition for a shot's entry; an unspecified entry is a hard cut (the director's
+    default: shots change on the beat)."""
+    return ENTRY_KINDS.get(entry, CUT)
 
 
 @dataclass(frozen=True)
@@ -84,11 +105,23 @@ def choose_transition(concept: concept_pb2.Concept, moment_id: str, t: float) ->
 
 
 def plan_transition(
-    kind: int, fps: int, beat_period: float, available_frames: int
+    kind: int, fps: int, beat_period: float, available_frames: int, short: bool = False
 ) -> TransitionPlan:
-    """Transition length: about a beat (crossfade), half a beat (zoom/slide), 2 frames (flash)."""
+    """Transition length: about a beat (crossfade), half a beat (zoom/slide), 2 frames (flash),
+    none (cut). `short` (between storyboard shots, a few seconds each): a crossfade of half a
+    beat, a whip of a third of one.
+
+    Every transition ends on the landing frame, inside the outgoing segment, so segments
+    rendered apart still join exactly.
+    """
+    if kind == CUT:
+        return TransitionPlan(kind=CUT, frames=0)
     if kind == FLASH_CUT:
         seconds = 0.07
+    elif kind == WHIP:
+        seconds = min(max(0.35 * beat_period, 0.12), 0.25)
+    elif kind == CROSSFADE and short:
+        seconds = min(max(0.5 * beat_period, 0.2), 0.5)
     elif kind == CROSSFADE:
         seconds = min(max(beat_period, 0.35), 1.0)
     else:

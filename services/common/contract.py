@@ -56,7 +56,7 @@ MAX_TOTAL_FRAMES = 20 * 60 * 60
 # Bump when the animator renders different frames for the same request (motion, grading,
 # encoder settings). It is part of every segment's storage key and of the orchestrator's reuse
 # key, so a resumed or regenerated project never mixes renders of two renderer versions.
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 # -- frame math -------------------------------------------------------------------------------
 

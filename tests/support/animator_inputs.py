@@ -1,5 +1,10 @@
 """Synthetic inputs for tests and benchmarks: keyframe images, a concept from a synthesized
-song's ground truth, and the orchestrator's timeline plan (key moment -> frame ranges)."""
+song's ground truth, and the orchestrator's timeline plan (key moment -> frame ranges).
+
+Storyboard inputs too: a handmade storyboard (`storyboard_on_downbeats`), instrument drivers
+from the truth (`add_instrument_drivers`), and one keyframe per shot with named layers and a
+subject in several poses (`store_shot_keyframes`), as the seeder draws them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import math
 
 import cv2
 import numpy as np
-from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2
+from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2, storyboard_pb2
 
 from services.common.contract import keyframe_key, time_to_frame, total_frames
 from services.common.images import encode_png
@@ -188,3 +193,138 @@ def compose_request(
     return animator_pb2.ComposeVideoRequest(
         project_id=project, segments=segments, audio=audio, video=video, total_frames=total
     )
+
+
+def add_instrument_drivers(concept: concept_pb2.Concept, truth) -> None:  # type: ignore[no-untyped-def]
+    """Band curves and onsets as the concept stage would give them for the synth's drums: a
+    kick (low band) on downbeats and beat 3, a snare (mid band) on beats 2 and 4, hats (high
+    band) all along in sections with drums, a held chord under everything (smooth mid)."""
+    rate = 50.0
+    n = int(concept.duration_seconds * rate) + 1
+    low = np.full(n, 0.2, np.float32)
+    mid = np.full(n, 0.35, np.float32)
+    high = np.full(n, 0.3, np.float32)
+    beats = [b for b in truth.beats if b < concept.duration_seconds]
+    per_bar = int(truth.beats_per_bar) or 4
+    onsets = []
+    for i, b in enumerate(beats):
+        k = int(round(b * rate))
+        pos = i % per_bar
+        if pos in (0, per_bar // 2):
+            low[k : k + 8] = np.maximum(low[k : k + 8], np.linspace(1.0, 0.3, len(low[k : k + 8])))
+        else:
+            mid[k : k + 6] = np.maximum(mid[k : k + 6], np.linspace(0.95, 0.4, len(mid[k : k + 6])))
+        onsets.append(float(b))
+    concept.band_low.CopyFrom(concept_pb2.Curve(rate_hz=rate, values=low.tolist()))
+    concept.band_mid.CopyFrom(concept_pb2.Curve(rate_hz=rate, values=mid.tolist()))
+    concept.band_high.CopyFrom(concept_pb2.Curve(rate_hz=rate, values=high.tolist()))
+    del concept.onset_times[:]
+    concept.onset_times.extend(onsets)
+
+
+ShotDesign = tuple[int, int, int]  # (move, framing, entry)
+
+
+def storyboard_on_downbeats(
+    concept: concept_pb2.Concept,
+    designs: list[ShotDesign],
+    bars_per_shot: int | list[int] = 2,
+    subject: bool = True,
+) -> storyboard_pb2.Storyboard:
+    """Shots cut on downbeats, `bars_per_shot` bars each (a list is cycled), the first at 0;
+    the shots cycle through `designs`."""
+    lengths = bars_per_shot if isinstance(bars_per_shot, list) else [bars_per_shot]
+    downs = list(concept.downbeat_times)
+    if not downs or downs[0] > 1e-6:
+        downs = [0.0, *downs]
+    cuts, bar, n = [0.0], 0, 0
+    while True:
+        bar += lengths[n % len(lengths)]
+        n += 1
+        if bar >= len(downs) or downs[bar] >= concept.duration_seconds - 0.5:
+            break
+        cuts.append(float(downs[bar]))
+    board = storyboard_pb2.Storyboard(subject="dancer" if subject else "", source="director")
+    for i, t in enumerate(cuts):
+        move, framing, entry = designs[i % len(designs)]
+        end = cuts[i + 1] if i + 1 < len(cuts) else concept.duration_seconds
+        board.shots.add(
+            id=f"shot-{i:03d}",
+            index=i,
+            start_time=t,
+            end_time=end,
+            framing=framing,
+            move=move,
+            entry=storyboard_pb2.SHOT_ENTRY_CUT if i == 0 else entry,
+            subject=subject,
+            intensity=0.6,
+            seed=1000 + i,
+        )
+    return board
+
+
+def subject_layers(
+    width: int, height: int, poses: int, colour: tuple[int, int, int] = (250, 235, 90)
+) -> list[np.ndarray]:
+    """A stick-figure-like subject (RGBA) in `poses` poses, same place and size: the arms are
+    raised to a different height in each pose."""
+    out = []
+    cx, feet = width // 2, int(height * 0.9)
+    body_h = int(height * 0.55)
+    for k in range(poses):
+        layer = np.zeros((height, width, 4), np.uint8)
+        c = (*colour, 255)
+        top = feet - body_h
+        cv2.rectangle(layer, (cx - width // 40, top + body_h // 5), (cx + width // 40, feet), c, -1)
+        cv2.circle(layer, (cx, top + body_h // 10), body_h // 10, c, -1)
+        arm_y = top + body_h // 5 + (k % 4) * body_h // 6
+        arm_w = width // 10
+        cv2.rectangle(layer, (cx - arm_w, arm_y), (cx + arm_w, arm_y + height // 60 + 2), c, -1)
+        out.append(layer)
+    return out
+
+
+def store_shot_keyframes(
+    store: ArtifactStore,
+    project: str,
+    board: storyboard_pb2.Storyboard,
+    width: int,
+    height: int,
+    poses: int = 3,
+    subject: bool = True,
+    plain: bool = False,
+) -> list[seeder_pb2.Keyframe]:
+    """One keyframe per shot, as the seeder draws them: time = shot start, shot_id, flat image
+    and named layers (background, mid, foreground, character, character_pose1..). `plain`: a
+    flat grey background, so the subject is easy to find in the pixels."""
+    out = []
+    for i, shot in enumerate(board.shots):
+        if plain:
+            img = np.full((height, width, 3), 90, np.uint8)
+        else:
+            img = keyframe_image(width, height, seed=300 + i)
+        key = keyframe_key(project, i, "shot")
+        kf = seeder_pb2.Keyframe(
+            key_moment_id="", time=shot.start_time, shot_id=shot.id, seed=shot.seed
+        )
+        bg = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+        mid = np.zeros((height, width, 4), np.uint8)
+        cv2.rectangle(mid, (0, int(height * 0.75)), (width // 3, height), (40, 40, 60, 255), -1)
+        fg = np.zeros((height, width, 4), np.uint8)
+        cv2.circle(fg, (width // 6, height // 5), height // 12, (255, 255, 255, 200), -1)
+        layers = [("background", bg), ("mid", mid), ("foreground", fg)]
+        flat = img.copy()
+        if subject and shot.subject:
+            figures = subject_layers(width, height, poses)
+            layers.append(("character", figures[0]))
+            layers += [(f"character_pose{k}", f) for k, f in enumerate(figures[1:], start=1)]
+            a = figures[0][..., 3:4].astype(np.float32) / 255
+            flat = (flat * (1 - a) + figures[0][..., :3] * a).astype(np.uint8)
+        kf.image.CopyFrom(store.put_bytes(key, encode_png(flat), "image/png"))
+        for name, layer in layers:
+            kf.layers.append(
+                store.put_bytes(key.replace(".png", f"_{name}.png"), encode_png(layer), "image/png")
+            )
+            kf.layer_names.append(name)
+        out.append(kf)
+    return out
