@@ -12,18 +12,18 @@ from pathlib import Path
 
 import httpx
 
+from services.common import stages
 from services.common.settings import get_settings
 from services.devstack.processes import LocalStack
 from services.devstack.synth import SR, demo_spec, synth_song, write_audio
 from services.devstack.video_check import inspect_video
 
+# The state reached -> the stage that just ended, as a person reads it.
 STAGE_OF_STATE = {
-    "concept_generated": "concept (music analysis)",
-    "seeds_generated": "seeder (keyframes)",
-    "animations_generated": "animator (segments)",
-    "completed": "compose (final mux)",
+    stages.state_name(state): f"{spec.name} ({spec.label.lower()})"
+    for state, spec in stages.STAGE_ENDED_BY.items()
 }
-TERMINAL = {"completed", "failed", "cancelled"}
+TERMINAL = {stages.state_name(s) for s in stages.TERMINAL_STATES}
 
 
 def run_project(
@@ -87,15 +87,22 @@ def main() -> None:
     parser.add_argument("--fps", default="30")
     parser.add_argument("--quality", default="final", choices=["preview", "draft", "final"])
     parser.add_argument("--copy-to", type=Path, help="also copy the finished MP4 here")
+    parser.add_argument(
+        "--audio", type=Path, help="render this song instead of the synthesized demo song"
+    )
     args = parser.parse_args()
 
     wall = time.monotonic()
     settings = get_settings()
     data_dir = settings.data_dir.resolve()
-    song_path = data_dir / "demo" / "demo_song.mp3"
-    samples, truth = synth_song(demo_spec())
-    write_audio(song_path, samples, SR)
-    print(f"demo song: {song_path} ({truth.duration:.1f} s, {truth.bpm:.0f} BPM)")
+    if args.audio:
+        song_path = args.audio.resolve()
+        print(f"song: {song_path}")
+    else:
+        song_path = data_dir / "demo" / "demo_song.mp3"
+        samples, truth = synth_song(demo_spec())
+        write_audio(song_path, samples, SR)
+        print(f"demo song: {song_path} ({truth.duration:.1f} s, {truth.bpm:.0f} BPM)")
 
     with LocalStack(data_dir, animators=args.animators) as stack:
         print(f"stack up in {time.monotonic() - wall:.1f} s; REST API at {stack.gateway_url}")
@@ -107,6 +114,7 @@ def main() -> None:
     video = data_dir / "store" / "outputs" / project["id"] / "final_video.mp4"
     facts = inspect_video(video)
     print()
+    print(f"storyboard: {project.get('shot_count', 0)} shots; project {project['id']}")
     print("time per stage:")
     for stage, secs in times.items():
         print(f"  {stage:28s} {secs:6.1f} s")
