@@ -302,8 +302,8 @@ def strip_indices(cut: int, n: int) -> list[int]:
 
 
 def _save_small(img: Image.Image, path: Path) -> None:
-    # A 128-colour palette keeps a sheet of procedural pictures at ~100-250 KB.
-    img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    # A 64-colour palette keeps a sheet of procedural pictures under ~300 KB.
+    img.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
 def contact_sheet(
@@ -317,7 +317,7 @@ def contact_sheet(
         x, y = (i % SHEET_COLUMNS) * tw, (i // SHEET_COLUMNS) * (th + 12)
         sheet.paste(Image.fromarray(thumbs[k]).resize((tw, th)), (x, y))
         draw.text(
-            (x + 2, y + th), f"{k / fps:5.1f}s shot {int(shot_of[i]) + 1}", fill=(220, 220, 220)
+            (x + 2, y + th), f"{k / fps:.1f} s | shot {int(shot_of[i]) + 1}", fill=(220, 220, 220)
         )
     _save_small(sheet, path)
 

@@ -10,12 +10,12 @@ histogram (12 hue x 4 saturation x 4 value bins, total-variation distance).
 
 - A hard cut at frame k: the change k-1 -> k is a local peak well above the change around it (an
   adaptive threshold: a multiple of the median change in the surrounding second, with a floor),
-  alone (a few times the median of its six neighbours: a crossfade or a fast move changes every
-  frame), and it persists: frame k-1 still differs from frame k+L (L ~ a quarter second), by
-  more than the picture changed over the L frames before k. A flash or a beat punch changes the
-  picture for a few frames and comes back, so it fails the persistence test; a cut into a flash
-  passes it (the scene after the flash is another scene); a punch while a flash decays or a move
-  goes on fails the second part.
+  alone (well above the frames around it: a crossfade or a fast move changes every frame; the
+  two frames either side may share a little of it, as a flash cut ramps in), and it persists:
+  frame k-3 still differs from frame k+L (L ~ a quarter second), by more than the picture changed
+  over the L frames before. A flash or a beat punch changes the picture for a few frames and
+  comes back, so it fails the persistence test; a cut into a flash passes it (the scene after the
+  flash is another scene); a punch while a flash decays or a move goes on fails the second part.
 - A gradual transition (crossfade, zoom-through, slide; the animator's are <= 1 s) centred at
   frame k: frames half a second either side differ a lot, no frame change there is a cut, and the
   picture is steady in the half seconds before and after compared with the change across (a
@@ -40,8 +40,9 @@ COLOUR_GAIN = 3.0  # EMD of the channel histograms (0..1 of the range) x this
 PIXEL_GAIN = 3.0  # mean |d RGB| (0..1) x this
 CUT_FLOOR = 0.12  # a cut changes the frame by at least this much
 CUT_FACTOR = 4.0  # ... and by this many times the local median change
-ISOLATION = 3.0  # ... and by this many times the median change of its 6 neighbours
-PERSIST = 0.5  # frame k-1 vs frame k+L keeps at least this share of the cut's change
+INNER = 1.5  # ... and by this many times the median change of the 2 frames either side
+ISOLATION = 3.0  # ... and of the 3 frames beyond those (a flash cut ramps in over 2 frames)
+PERSIST = 0.35  # frame k-3 vs frame k+L keeps this share of the cut's change (and the floor)
 PRE_STEADY = 1.5  # ... and exceeds the change over the L frames before k this many times
 GRADUAL_FLOOR = 0.06  # the two sides of a gradual transition differ by at least this much
 GRADUAL_STEADY = 3.0  # ... and by this many times the change within each side
@@ -133,14 +134,18 @@ def detect_cuts(feat: FrameFeatures, fps: float) -> list[int]:
             continue
         if d[k] < d[max(1, k - 2) : k + 3].max():
             continue
-        near = np.concatenate([d[max(1, k - 3) : k], d[k + 1 : k + 4]])
-        if near.size and d[k] < ISOLATION * float(np.median(near)):
+        inner = np.concatenate([d[max(1, k - 2) : k], d[k + 1 : k + 3]])
+        ring = np.concatenate([d[max(1, k - 5) : max(1, k - 2)], d[k + 3 : k + 6]])
+        if (inner.size and d[k] < INNER * float(np.median(inner))) or (
+            ring.size and d[k] < ISOLATION * float(np.median(ring))
+        ):
             continue  # part of a run of changes (a crossfade, a fast move), not one jump
-        after = min(n - 1, k + lag)
-        across = float(feat.distance(k - 1, after)) if after > k else float(d[k])
-        if across < PERSIST * d[k]:
+        # Before is read 3 frames back: a flash cut ramps in over 2.
+        before, after = max(0, k - 3), min(n - 1, k + lag)
+        across = float(feat.distance(before, after)) if after > k else float(d[k])
+        if across < max(CUT_FLOOR, PERSIST * d[k]):
             continue  # it came back: a flash or a punch, not a new shot
-        if k - 1 - lag >= 0 and across < PRE_STEADY * float(feat.distance(k - 1 - lag, k - 1)):
+        if before - lag >= 0 and across < PRE_STEADY * float(feat.distance(before - lag, before)):
             continue  # the picture was changing as much before: a jolt in a move or a decay
         if cuts and k - cuts[-1] < gap:
             if d[k] > d[cuts[-1]]:

@@ -91,6 +91,13 @@ def test_a_cut_into_a_flash_is_a_cut() -> None:
     assert detect_cuts(features(shot(5, 40) + b), FPS) == [40]
 
 
+def test_a_flash_cut_is_a_cut_on_its_white_frame() -> None:
+    # As the animator's flash cut: 2 frames ramp to white, the new shot comes out of the flash.
+    a, b = shot(13, 40), flash(shot(14, 40), 0, strength=1.0, decay=8)
+    ramp = [np.clip(a[-1] * (1 - t) + 255 * t, 0, 255).astype(np.uint8) for t in (0.33, 0.66)]
+    assert detect_cuts(features(a + ramp + b), FPS) == [42]
+
+
 def test_flashes_and_beat_punches_are_not_cuts() -> None:
     frames = shot(7, 120)
     for at in range(10, 120, 15):
