@@ -203,7 +203,8 @@ def render(
     planned = None
     if board.status_code == 200:
         body = board.json()
-        planned = len(body.get("shots", [])) if isinstance(body, dict) else None
+        shots_json = body.get("shots") if isinstance(body, dict) else body
+        planned = len(shots_json) if isinstance(shots_json, list) else None
     return wall, video, concept, project, planned
 
 
@@ -309,7 +310,7 @@ def _save_small(img: Image.Image, path: Path) -> None:
 def contact_sheet(
     thumbs: dict[int, np.ndarray], idx: list[int], fps: float, boundaries: set[int], path: Path
 ) -> None:
-    tw, th = 160, 90
+    tw, th = 128, 72
     sheet = Image.new("RGB", (SHEET_COLUMNS * tw, SHEET_ROWS * (th + 12)), (16, 16, 16))
     draw = ImageDraw.Draw(sheet)
     shot_of = np.searchsorted(sorted(boundaries), idx, side="right")

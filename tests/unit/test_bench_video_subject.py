@@ -54,3 +54,11 @@ def test_a_red_sign_over_a_navy_sky_is_not_the_subject() -> None:
     img = night()
     ImageDraw.Draw(img).rectangle((120, 10, 200, 40), fill=(200, 30, 60))  # wide, not a figure
     assert not subject_visible(np.asarray(img))
+
+
+def test_a_setting_sun_behind_buildings_is_not_the_subject() -> None:
+    img = night()
+    d = ImageDraw.Draw(img)
+    d.ellipse((200, 10, 260, 70), fill=(240, 120, 100))  # salmon, as in a sunset look
+    d.rectangle((190, 40, 270, 180), fill=(20, 25, 90))  # navy buildings in front of it
+    assert not subject_visible(np.asarray(img))
