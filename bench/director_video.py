@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -465,7 +466,7 @@ def verdicts(rows: list[Row]) -> list[str]:
     out.append(
         "scene-change rate choruses/drops vs verses: "
         + (
-            f"min {min(cv):.2f} over {len(cv)} songs (target >= 1.3: {met(min(cv) >= 1.3)})"
+            f"min {min(cv):.2f} over {len(cv)} song(s) (target >= 1.3: {met(min(cv) >= 1.3)})"
             if cv
             else "not measurable (no song with changes in both) (target >= 1.3: NOT MET)"
         )
@@ -473,7 +474,7 @@ def verdicts(rows: list[Row]) -> list[str]:
     out.append(
         "look contrast (different groups / same group): "
         + (
-            f"min {min(looks):.2f} over {len(looks)} songs (target >= 2: {met(min(looks) >= 2)})"
+            f"min {min(looks):.2f} over {len(looks)} song(s) (target >= 2: {met(min(looks) >= 2)})"
             if looks
             else "not measurable (no repeated section with shots on both sides)"
         )
@@ -527,7 +528,7 @@ def write_results(rows: list[Row], args: argparse.Namespace, started: str, cpu_n
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         "# Director benchmark: the finished video, measured from its pixels\n\n"
-        f"Run: `.venv/bin/python -m bench.director_video {' '.join(args.argv)}` ({started}, "
+        f"Run: `.venv/bin/python -m bench.director_video {shlex.join(args.argv)}` ({started}, "
         f"{cpu_note}). Each song is rendered through the REST API on the local process stack "
         f"({args.animators} animator replicas), {args.size} @ {args.fps} fps, quality "
         f'{args.quality}, prompt "{PROMPT}", seed 1; the first song carries a character image '
