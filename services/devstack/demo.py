@@ -9,6 +9,7 @@ import argparse
 import shutil
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -33,14 +34,19 @@ def run_project(
     form: dict[str, str] | None = None,
     timeout_s: float = 900.0,
     echo: bool = True,
+    character_images: list[tuple[str, bytes]] | None = None,
 ) -> tuple[dict, dict[str, float]]:
-    """Create + process a project over REST and poll it to the end; returns it and stage times."""
+    """Create + process a project over REST and poll it to the end; returns it and stage times.
+
+    `character_images`: (file name, PNG/JPEG bytes) pairs uploaded with the song."""
     with httpx.Client(base_url=base_url, timeout=60.0) as client:
         with audio.open("rb") as fh:
+            files: list[tuple[str, tuple[str, IO[bytes] | bytes, str]]] = [
+                ("audio", (audio.name, fh, "audio/mpeg"))
+            ]
+            files += [("character_images", (n, b, "image/png")) for n, b in character_images or []]
             resp = client.post(
-                "/api/v1/projects",
-                data={"prompt": prompt, **(form or {})},
-                files={"audio": (audio.name, fh, "audio/mpeg")},
+                "/api/v1/projects", data={"prompt": prompt, **(form or {})}, files=files
             )
         resp.raise_for_status()
         project = resp.json()
