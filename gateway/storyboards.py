@@ -11,25 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.descriptor import EnumDescriptor
 from lumiere.v1 import concept_pb2, storyboard_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
 from services.common import contract
+from services.common.enum_names import enum_values
 from services.common.errors import InvalidInput
-
-
-def _names(enum: EnumDescriptor, prefix: str) -> dict[str, int]:
-    return {v.name.removeprefix(prefix).lower(): v.number for v in enum.values if v.number != 0}
-
 
 # Field -> (JSON name -> proto value), from the proto enums.
 ENUM_FIELDS: dict[str, dict[str, int]] = {
-    "framing": _names(storyboard_pb2.Framing.DESCRIPTOR, "FRAMING_"),
-    "move": _names(storyboard_pb2.CameraMove.DESCRIPTOR, "CAMERA_MOVE_"),
-    "entry": _names(storyboard_pb2.ShotEntry.DESCRIPTOR, "SHOT_ENTRY_"),
+    "framing": enum_values(storyboard_pb2.Framing.DESCRIPTOR, "FRAMING_"),
+    "move": enum_values(storyboard_pb2.CameraMove.DESCRIPTOR, "CAMERA_MOVE_"),
+    "entry": enum_values(storyboard_pb2.ShotEntry.DESCRIPTOR, "SHOT_ENTRY_"),
 }
-_ROLE_NAMES = {v: k for k, v in _names(concept_pb2.SectionRole.DESCRIPTOR, "SECTION_ROLE_").items()}
+_ROLE_NAMES = {
+    v: k for k, v in enum_values(concept_pb2.SectionRole.DESCRIPTOR, "SECTION_ROLE_").items()
+}
 _TEXT_FIELDS = ("id", "viewpoint", "prompt")
 _TIME_FIELDS = ("start_time", "end_time")
 _INT_FIELDS = ("look", "seed")

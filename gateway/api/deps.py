@@ -7,7 +7,8 @@ into app state; FastAPI resolves each at most once per request, so the caller is
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from lumiere.v1 import orchestrator_pb2 as opb
@@ -31,48 +32,26 @@ def get_state(request: Request) -> GatewayState:
 
 
 StateDep = Annotated[GatewayState, Depends(get_state)]
+T = TypeVar("T")
 
 
-def get_settings(state: StateDep) -> Settings:
-    return state.settings
+def _part(pick: Callable[[GatewayState], T]) -> Any:
+    """A dependency on one part of the gateway's state (`pick` names it, typed)."""
+
+    def dependency(state: StateDep) -> T:
+        return pick(state)
+
+    return Depends(dependency)
 
 
-def get_config(state: StateDep) -> GatewaySettings:
-    return state.config
-
-
-def get_store(state: StateDep) -> ArtifactStore:
-    return state.store
-
-
-def get_orchestrator(state: StateDep) -> OrchestratorClient:
-    return state.orchestrator
-
-
-def get_follower(state: StateDep) -> ProjectFollower:
-    return state.follower
-
-
-def get_ownership(state: StateDep) -> Ownership:
-    return state.ownership
-
-
-def get_security(state: StateDep) -> Security:
-    return state.security
-
-
-def get_metrics(state: StateDep) -> Metrics:
-    return state.metrics
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-ConfigDep = Annotated[GatewaySettings, Depends(get_config)]
-StoreDep = Annotated[ArtifactStore, Depends(get_store)]
-OrchestratorDep = Annotated[OrchestratorClient, Depends(get_orchestrator)]
-FollowerDep = Annotated[ProjectFollower, Depends(get_follower)]
-OwnershipDep = Annotated[Ownership, Depends(get_ownership)]
-SecurityDep = Annotated[Security, Depends(get_security)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+SettingsDep = Annotated[Settings, _part(lambda s: s.settings)]
+ConfigDep = Annotated[GatewaySettings, _part(lambda s: s.config)]
+StoreDep = Annotated[ArtifactStore, _part(lambda s: s.store)]
+OrchestratorDep = Annotated[OrchestratorClient, _part(lambda s: s.orchestrator)]
+FollowerDep = Annotated[ProjectFollower, _part(lambda s: s.follower)]
+OwnershipDep = Annotated[Ownership, _part(lambda s: s.ownership)]
+SecurityDep = Annotated[Security, _part(lambda s: s.security)]
+MetricsDep = Annotated[Metrics, _part(lambda s: s.metrics)]
 
 
 def get_principal(request: Request, security: SecurityDep) -> Principal:

@@ -18,15 +18,6 @@ SLIDE = animator_pb2.TRANSITION_KIND_SLIDE
 CUT = animator_pb2.TRANSITION_KIND_CUT
 WHIP = animator_pb2.TRANSITION_KIND_WHIP
 
-KIND_NAMES = {
-    CROSSFADE: "crossfade",
-    ZOOM_THROUGH: "zoom-through",
-    FLASH_CUT: "flash-cut",
-    SLIDE: "slide",
-    CUT: "cut",
-    WHIP: "whip",
-}
-
 # A storyboard shot's entry (how it begins) -> the transition that lands on its first frame.
 ENTRY_KINDS = {
     storyboard_pb2.SHOT_ENTRY_CUT: CUT,

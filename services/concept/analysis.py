@@ -13,6 +13,7 @@ import numpy as np
 import scipy.signal
 from lumiere.v1 import concept_pb2
 
+from services.common.enum_names import enum_values
 from services.concept.dynamics import analyse_dynamics
 from services.concept.frontend import SR, Frontend, compute_frontend
 from services.concept.lyrics import TimedLine, parse_lyrics
@@ -35,23 +36,8 @@ STEPS = [
     "storyboard",
 ]
 
-SECTION_ROLE = {
-    "intro": concept_pb2.SECTION_ROLE_INTRO,
-    "verse": concept_pb2.SECTION_ROLE_VERSE,
-    "chorus": concept_pb2.SECTION_ROLE_CHORUS,
-    "bridge": concept_pb2.SECTION_ROLE_BRIDGE,
-    "breakdown": concept_pb2.SECTION_ROLE_BREAKDOWN,
-    "drop": concept_pb2.SECTION_ROLE_DROP,
-    "outro": concept_pb2.SECTION_ROLE_OUTRO,
-}
-MOMENT_ROLE = {
-    "intro": concept_pb2.MOMENT_ROLE_INTRO,
-    "build": concept_pb2.MOMENT_ROLE_BUILD,
-    "climax": concept_pb2.MOMENT_ROLE_CLIMAX,
-    "bridge": concept_pb2.MOMENT_ROLE_BRIDGE,
-    "peak": concept_pb2.MOMENT_ROLE_PEAK,
-    "resolution": concept_pb2.MOMENT_ROLE_RESOLUTION,
-}
+SECTION_ROLE = enum_values(concept_pb2.SectionRole.DESCRIPTOR, "SECTION_ROLE_")
+MOMENT_ROLE = enum_values(concept_pb2.MomentRole.DESCRIPTOR, "MOMENT_ROLE_")
 
 
 def _noop(done: int, total: int, message: str) -> None:

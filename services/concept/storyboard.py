@@ -17,6 +17,7 @@ import numpy as np
 from lumiere.v1 import concept_pb2
 from lumiere.v1 import storyboard_pb2 as sb
 
+from services.common.contract import shot_bars
 from services.concept.moments import compose_prompt
 from services.concept.shot_design import ShotDesign, design_shots
 from services.concept.shot_pacing import (
@@ -52,16 +53,6 @@ def moment_role(role: int) -> str:
     """concept_pb2.MomentRole value -> the key moments' role name ("climax")."""
     name = concept_pb2.MomentRole.Name(role).removeprefix("MOMENT_ROLE_").lower()
     return "build" if name == "unspecified" else name
-
-
-def bar_span(downbeats: np.ndarray, start: float, end: float) -> tuple[int, int]:
-    """[start_bar, end_bar) on the downbeat grid: the bar holding `start`, one past the bar
-    holding the shot's last instant; (-1, -1) without downbeats."""
-    if downbeats.size == 0:
-        return -1, -1
-    first = int(np.searchsorted(downbeats, start + _EPS, side="right")) - 1
-    last = int(np.searchsorted(downbeats, end - _EPS, side="right")) - 1
-    return max(first, 0), max(last, 0) + 1
 
 
 def _section_info(section: concept_pb2.Section | None) -> SectionInfo | None:
@@ -120,7 +111,6 @@ def plan_storyboard(
     family = scene_family(concept.prompt)
     designs = design_shots(spans, plans, family, bool(subject), seed, free=mode == "free")
     board = sb.Storyboard(subject=subject, source=SOURCE, scene_family=family, cut_grid=mode)
-    downbeats = np.asarray(concept.downbeat_times, dtype=float)
     moments = sorted(concept.key_moments, key=lambda m: m.time)
     moment_times = np.array([m.time for m in moments])
     mood = list(concept.mood.descriptors)
@@ -129,7 +119,7 @@ def plan_storyboard(
     for i, (span, d) in enumerate(zip(spans, designs, strict=True)):
         start = round(span.start, 4)
         end = round(spans[i + 1].start, 4) if i + 1 < len(spans) else concept.duration_seconds
-        first_bar, end_bar = bar_span(downbeats, start, end)
+        first_bar, end_bar = shot_bars(concept.downbeat_times, start, end)
         k = int(np.searchsorted(moment_times, start + _EPS, side="right")) - 1
         moment = moments[max(k, 0)] if moments else None
         section = concept.sections[span.section] if span.section >= 0 else None

@@ -12,7 +12,7 @@ import numpy as np
 
 from services.seeder import drawing as d
 from services.seeder.drawing import F32, Layer
-from services.seeder.motifs import Ctx, Layers, _particles
+from services.seeder.motifs import Ctx, Layers, _bokeh, _focal_glow, _particles
 
 
 def _dark(ctx: Ctx) -> np.ndarray:
@@ -20,8 +20,7 @@ def _dark(ctx: Ctx) -> np.ndarray:
     bg = d.vgrad(
         ctx.h, ctx.w, [(0.0, pal.deep), (0.5, d.mix(pal.deep, pal.shadow, 0.6)), (1.0, pal.deep)]
     )
-    fx, fy = ctx.focal
-    return d.add_light(bg, pal.shadow, np.exp(-d.radial(ctx.h, ctx.w, fx, fy, work=8) / 0.5) * 0.6)
+    return _focal_glow(ctx, bg, pal.shadow, 0.5, 0.6)
 
 
 def streaks(ctx: Ctx) -> Layers:
@@ -56,14 +55,7 @@ def particles(ctx: Ctx) -> Layers:
     bg = _dark(ctx)
     mid, fg = Layer(h, w), Layer(h, w)
     n = 9
-    blobs = d.dots(
-        h,
-        w,
-        rng.random(n) * w,
-        rng.random(n) * h,
-        (30 + rng.random(n) * 70) * px,
-        rng.random(n) * 0.5 + 0.3,
-    )
+    blobs = _bokeh(ctx, n, 30, 70)
     mid.paint(pal.mid, d.glow(blobs, 6 * px) * 0.5)
     fx, fy = ctx.focal[0] * w, ctx.focal[1] * h
     m = int(300 + 500 * inten)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from google.protobuf import json_format
 from lumiere.v1 import common_pb2, seeder_pb2
 
 from services.common.contract import (
@@ -72,3 +73,31 @@ def load_characters(
             )
         chars.append(load_character(store.get_bytes(ref.key), ref.key, limits))
     return chars
+
+
+class StoredImageKeys:
+    """The keys stored next to a keyframe's PNG (`key`): one PNG per layer and the metadata JSON
+    (both keyframe paths, key moments and storyboard shots, lay them out the same way)."""
+
+    key: str
+
+    def layer_key(self, name: str) -> str:
+        return self.key.removesuffix(".png") + f"_{name}.png"
+
+    @property
+    def meta_key(self) -> str:
+        return self.key.removesuffix(".png") + ".json"
+
+    def stored(self, store: ArtifactStore) -> seeder_pb2.Keyframe | None:
+        """The keyframe stored under these keys: None unless its metadata reads and its image
+        and every layer are still there."""
+        if not store.exists(self.meta_key):
+            return None
+        try:
+            meta = json.loads(store.get_bytes(self.meta_key))
+            kf = json_format.ParseDict(meta["keyframe"], seeder_pb2.Keyframe())
+        except (ValueError, KeyError, json_format.ParseError):
+            return None
+        if not all(store.exists(r.key) for r in (kf.image, *kf.layers)):
+            return None
+        return kf

@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from lumiere.v1 import common_pb2, concept_pb2, seeder_pb2
 
 from services.common.contract import check_project_id, contact_sheet_key, keyframe_key
+from services.common.enum_names import enum_values
 from services.common.errors import InvalidInput
 from services.common.images import decode_image, encode_png
 from services.common.storage import ArtifactStore
@@ -28,7 +29,13 @@ from services.seeder.backends.base import ImageBackend, ImageRequest
 from services.seeder.characters import Character, character_height, scale_character
 from services.seeder.config import SeederSettings
 from services.seeder.images import contact_sheet
-from services.seeder.inputs import derive_seed, input_hash, load_characters, resolve_size
+from services.seeder.inputs import (
+    StoredImageKeys,
+    derive_seed,
+    input_hash,
+    load_characters,
+    resolve_size,
+)
 from services.seeder.palette import Palette, hex_to_rgb
 from services.seeder.scene import ROLE_LOOKS, SceneSpec, Sprite, place_characters, render_scene
 from services.seeder.shot_keyframes import generate_shot_keyframes
@@ -41,17 +48,12 @@ LAYER_NAMES = ("background", "mid", "foreground", "character")
 
 ROLE_NAMES = {
     concept_pb2.MOMENT_ROLE_UNSPECIFIED: "unspecified",
-    concept_pb2.MOMENT_ROLE_INTRO: "intro",
-    concept_pb2.MOMENT_ROLE_BUILD: "build",
-    concept_pb2.MOMENT_ROLE_CLIMAX: "climax",
-    concept_pb2.MOMENT_ROLE_BRIDGE: "bridge",
-    concept_pb2.MOMENT_ROLE_PEAK: "peak",
-    concept_pb2.MOMENT_ROLE_RESOLUTION: "resolution",
+    **{v: k for k, v in enum_values(concept_pb2.MomentRole.DESCRIPTOR, "MOMENT_ROLE_").items()},
 }
 
 
 @dataclass(frozen=True)
-class KeyframeJob:
+class KeyframeJob(StoredImageKeys):
     index: int  # position of the key moment in concept.key_moments (stable across subsets)
     moment_id: str
     time: float
@@ -60,13 +62,6 @@ class KeyframeJob:
     spec: SceneSpec
     input_hash: str
     key: str  # storage key of the flattened PNG
-
-    def layer_key(self, name: str) -> str:
-        return self.key.removesuffix(".png") + f"_{name}.png"
-
-    @property
-    def meta_key(self) -> str:
-        return self.key.removesuffix(".png") + ".json"
 
 
 def keyframe_prompt(
@@ -195,20 +190,6 @@ def music_words(spec: SceneSpec) -> str:
     return ", ".join(words)
 
 
-def _cached(job: KeyframeJob, store: ArtifactStore) -> seeder_pb2.Keyframe | None:
-    if not store.exists(job.meta_key):
-        return None
-    try:
-        meta = json.loads(store.get_bytes(job.meta_key))
-        kf = json_format.ParseDict(meta["keyframe"], seeder_pb2.Keyframe())
-    except (ValueError, KeyError, json_format.ParseError):
-        return None
-    refs = [kf.image, *kf.layers]
-    if all(store.exists(r.key) for r in refs):
-        return kf
-    return None
-
-
 def render_job(
     job: KeyframeJob,
     backend: ImageBackend,
@@ -217,7 +198,7 @@ def render_job(
     characters: list[Character],
 ) -> seeder_pb2.Keyframe:
     """Render one keyframe (or reuse the stored one) and store image, layers and metadata."""
-    cached = _cached(job, store)
+    cached = job.stored(store)
     if cached is not None:
         return cached
     init = None

@@ -105,6 +105,20 @@ def _particles(
     layer.paint(color, alpha)
 
 
+def _bokeh(ctx: Ctx, n: int, radius: float, spread: float) -> np.ndarray:
+    """Mask of n out-of-focus discs anywhere in the frame, radius + [0, spread) px each."""
+    h, w, rng = ctx.h, ctx.w, ctx.rng
+    xs, ys = rng.random(n) * w, rng.random(n) * h
+    radii = (radius + rng.random(n) * spread) * ctx.px
+    return d.dots(h, w, xs, ys, radii, rng.random(n) * 0.5 + 0.3)
+
+
+def _focal_glow(ctx: Ctx, bg: np.ndarray, color: RGB, falloff: float, gain: float) -> np.ndarray:
+    """`bg` lit around the focal point by exp(-distance / falloff) * gain."""
+    dist = d.radial(ctx.h, ctx.w, ctx.focal[0], ctx.focal[1], work=8)
+    return d.add_light(bg, color, np.exp(-dist / falloff) * gain)
+
+
 # --------------------------------------------------------------------------- families
 
 

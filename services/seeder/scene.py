@@ -203,21 +203,33 @@ def place_characters(
     for sprite in spec.characters:
         graded = grade_character(sprite.rgba, pal, light_side)
         sh, sw = graded.shape[:2]
-        x0 = int(round(x))
-        y0 = int(round(h * 0.985 - sh))
-        # Clip the sprite to the frame (it may be cut by the bottom or side edges).
-        sx0, sy0 = max(0, -x0), max(0, -y0)
-        dx0, dy0 = max(0, x0), max(0, y0)
-        dx1, dy1 = min(w, x0 + sw), min(h, y0 + sh)
-        if dx1 > dx0 and dy1 > dy0:
-            crop = graded[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
-            alpha = crop[..., 3]
-            # Backlight halo in the accent colour so the figure sits in the scene's light.
-            halo = d.glow(alpha, 10 * px) * 0.55
-            layer.paint_region(dy0, dy1, dx0, dx1, pal.accent, np.clip(halo - alpha, 0, 1))
-            layer.paint_region(dy0, dy1, dx0, dx1, crop[..., :3], alpha)
+        paste_backlit(layer, graded, int(round(x)), int(round(h * 0.985 - sh)), pal, px)
         x += sw * 1.08
     return layer
+
+
+def video_light_side(video_seed: int, video_prompt: str) -> float:
+    """Which side the light comes from (-1 left, +1 right): shared by the whole video."""
+    return -1.0 if stable_hash("light", video_seed, video_prompt) % 2 else 1.0
+
+
+def paste_backlit(
+    layer: Layer, sprite: np.ndarray, x0: int, y0: int, pal: Palette, px: float
+) -> None:
+    """Paste a graded RGBA sprite with its top-left at (x0, y0), clipped to the frame (it may be
+    cut by the bottom or side edges), over a backlight halo in the accent colour so the figure
+    sits in the scene's light."""
+    h, w = layer.a.shape
+    sh, sw = sprite.shape[:2]
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    dx0, dy0 = max(0, x0), max(0, y0)
+    dx1, dy1 = min(w, x0 + sw), min(h, y0 + sh)
+    if dx1 > dx0 and dy1 > dy0:
+        crop = sprite[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
+        alpha = crop[..., 3]
+        halo = d.glow(alpha, 10 * px) * 0.55
+        layer.paint_region(dy0, dy1, dx0, dx1, pal.accent, np.clip(halo - alpha, 0, 1))
+        layer.paint_region(dy0, dy1, dx0, dx1, crop[..., :3], alpha)
 
 
 # Above this long side we render at this size and upscale: the drawing is smooth (noise fields,
@@ -248,8 +260,7 @@ def render_scene(spec: SceneSpec) -> Rendered:
         )
     )
     rng = np.random.default_rng(spec.seed & 0xFFFFFFFFFFFFFFFF)
-    # Lighting (which side the light comes from) is shared by the whole video.
-    light_side = -1.0 if stable_hash("light", spec.video_seed, spec.video_prompt) % 2 else 1.0
+    light_side = video_light_side(spec.video_seed, spec.video_prompt)
     jitter = rng.uniform(-0.05, 0.05, 2)
     ctx = Ctx(
         h=h,

@@ -47,7 +47,7 @@ from services.seeder.backends.base import ImageBackend, ImageRequest
 from services.seeder.characters import Character
 from services.seeder.config import SeederSettings
 from services.seeder.images import contact_sheet
-from services.seeder.inputs import derive_seed, input_hash, resolve_size
+from services.seeder.inputs import StoredImageKeys, derive_seed, input_hash, resolve_size
 from services.seeder.shots import FRAMING_NAMES, ShotRender, render_shot
 
 Report = Callable[[int, int, str], None]
@@ -159,20 +159,13 @@ def _drop_pool() -> None:
 
 
 @dataclass(frozen=True)
-class ShotJob:
+class ShotJob(StoredImageKeys):
     shot: storyboard_pb2.Shot
     prompt: str  # what a text-to-image backend is asked for
     seed: int
     drawing: Drawing
     input_hash: str
     key: str  # storage key of the flattened PNG
-
-    def layer_key(self, name: str) -> str:
-        return self.key.removesuffix(".png") + f"_{name}.png"
-
-    @property
-    def meta_key(self) -> str:
-        return self.key.removesuffix(".png") + ".json"
 
 
 def shot_jobs(
@@ -287,14 +280,8 @@ def _keyframe(job: ShotJob, backend: str) -> seeder_pb2.Keyframe:
 
 def cached(job: ShotJob, store: ArtifactStore) -> seeder_pb2.Keyframe | None:
     """The stored keyframe of this exact picture, re-addressed to the shot as it is now."""
-    if not store.exists(job.meta_key):
-        return None
-    try:
-        meta = json.loads(store.get_bytes(job.meta_key))
-        kf = json_format.ParseDict(meta["keyframe"], seeder_pb2.Keyframe())
-    except (ValueError, KeyError, json_format.ParseError):
-        return None
-    if not all(store.exists(r.key) for r in (kf.image, *kf.layers)):
+    kf = job.stored(store)
+    if kf is None:
         return None
     kf.time = float(job.shot.start_time)
     kf.shot_id = job.shot.id

@@ -35,7 +35,9 @@ from services.seeder.scene import (
     _grade_params,
     choose_family,
     flatten,
+    paste_backlit,
     scene_palette,
+    video_light_side,
 )
 from services.seeder.viewpoints import VIEWS, View, resolve_view
 from services.seeder.vocabulary import interpret
@@ -191,16 +193,7 @@ def _sprite_layer(
         sh, sw = graded.shape[:2]
         top = fr.head_top
         y0 = int(round(top * h)) if top is not None else int(round(min(ground_y, 0.985 * h) - sh))
-        x0 = int(round(x))
-        sx0, sy0 = max(0, -x0), max(0, -y0)
-        dx0, dy0 = max(0, x0), max(0, y0)
-        dx1, dy1 = min(w, x0 + sw), min(h, y0 + sh)
-        if dx1 > dx0 and dy1 > dy0:
-            crop = graded[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
-            alpha = crop[..., 3]
-            halo = d.glow(alpha, 10 * px) * 0.55
-            layer.paint_region(dy0, dy1, dx0, dx1, pal.accent, np.clip(halo - alpha, 0, 1))
-            layer.paint_region(dy0, dy1, dx0, dx1, crop[..., :3], alpha)
+        paste_backlit(layer, graded, int(round(x)), y0, pal, px)
         x += sw * 1.08
     return layer
 
@@ -257,7 +250,7 @@ def render_shot(
         )
     )
     rng = np.random.default_rng(stable_hash("shot", spec.seed, view.name) & 0xFFFFFFFFFFFFFFFF)
-    light_side = -1.0 if stable_hash("light", video_seed, video_prompt) % 2 else 1.0
+    light_side = video_light_side(video_seed, video_prompt)
     role = ROLE_LOOKS["unspecified"]
     jitter = rng.uniform(-0.08, 0.08, 2)
     side = 1 if rng.random() < 0.5 else -1

@@ -15,7 +15,7 @@ import numpy as np
 
 from services.seeder import drawing as d
 from services.seeder.drawing import F32, Layer
-from services.seeder.motifs import Ctx, Layers, _particles, _sparkles, _stars
+from services.seeder.motifs import Ctx, Layers, _bokeh, _focal_glow, _particles, _sparkles, _stars
 
 # --------------------------------------------------------------------------- helpers
 
@@ -84,10 +84,7 @@ def warp(ctx: Ctx) -> Layers:
     """Stars stretched into streaks rushing out of the centre: the jump to light speed."""
     h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
     fx, fy = ctx.focal[0] * w, ctx.focal[1] * h
-    bg = d.vgrad(h, w, [(0.0, pal.deep), (1.0, pal.deep)])
-    bg = d.add_light(
-        bg, pal.shadow, np.exp(-d.radial(h, w, ctx.focal[0], ctx.focal[1], work=8) / 0.3)
-    )
+    bg = _focal_glow(ctx, d.vgrad(h, w, [(0.0, pal.deep), (1.0, pal.deep)]), pal.shadow, 0.3, 1.0)
     mid, fg = Layer(h, w), Layer(h, w)
     for layer, col, n, th in ((mid, pal.accent, 260, 2), (fg, pal.light, 160, 2)):
         k = int(n * (0.6 + 0.8 * inten))
@@ -313,14 +310,7 @@ def leaves(ctx: Ctx) -> Layers:
     h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
     bg = d.vgrad(h, w, [(0.0, d.mix(pal.mid, pal.light, 0.3)), (1.0, pal.shadow)])
     n = 14
-    bokeh = d.dots(
-        h,
-        w,
-        rng.random(n) * w,
-        rng.random(n) * h,
-        (25 + rng.random(n) * 50) * px,
-        rng.random(n) * 0.5 + 0.3,
-    )
+    bokeh = _bokeh(ctx, n, 25, 50)
     bg = d.add_light(bg, pal.light, d.glow(bokeh, 4 * px) * 0.6)
     mid, fg = Layer(h, w), Layer(h, w)
     y0 = (0.3 + 0.4 * rng.random()) * h
@@ -506,10 +496,7 @@ def tunnel(ctx: Ctx) -> Layers:
     """Nested frames receding to a vanishing point: a neon tunnel."""
     h, w, rng, pal, inten, px = ctx.h, ctx.w, ctx.rng, ctx.pal, ctx.intensity, ctx.px
     cx, cy = ctx.focal[0] * w, ctx.focal[1] * h
-    bg = d.vgrad(h, w, [(0.0, pal.deep), (1.0, pal.deep)])
-    bg = d.add_light(
-        bg, pal.accent, np.exp(-d.radial(h, w, ctx.focal[0], ctx.focal[1], work=8) / 0.12) * 0.9
-    )
+    bg = _focal_glow(ctx, d.vgrad(h, w, [(0.0, pal.deep), (1.0, pal.deep)]), pal.accent, 0.12, 0.9)
     mid, fg = Layer(h, w), Layer(h, w)
     sides = (4, 6, 3, 8)[ctx.variant % 4]
     rot = rng.random() * math.pi

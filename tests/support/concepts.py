@@ -7,17 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from lumiere.v1 import concept_pb2
 
+from services.concept.analysis import SECTION_ROLE
 from services.concept.storyboard import plan_storyboard
 
-ROLES = {
-    "intro": concept_pb2.SECTION_ROLE_INTRO,
-    "verse": concept_pb2.SECTION_ROLE_VERSE,
-    "chorus": concept_pb2.SECTION_ROLE_CHORUS,
-    "bridge": concept_pb2.SECTION_ROLE_BRIDGE,
-    "breakdown": concept_pb2.SECTION_ROLE_BREAKDOWN,
-    "drop": concept_pb2.SECTION_ROLE_DROP,
-    "outro": concept_pb2.SECTION_ROLE_OUTRO,
-}
+ROLES = SECTION_ROLE
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from gateway.api.deps import (
     StoreDep,
 )
 from gateway.api.prefix import API_PREFIX
+from gateway.api.runs import run_started
 from gateway.errors import error_response
 from gateway.forms import (
     MAX_PROMPT_CHARS,
@@ -187,8 +188,7 @@ async def process_project(
     project: ProjectDep, orchestrator: OrchestratorDep, follower: FollowerDep
 ) -> dict[str, Any]:
     started = await orchestrator.process(project.id)
-    follower.follow(orchestrator, started, just_started=True)
-    return project_json(started)
+    return run_started(follower, orchestrator, started)
 
 
 @router.post("/{project_id}/cancel", status_code=202, summary="Stop a running project")
@@ -222,8 +222,7 @@ async def regenerate_segment(
     started = await orchestrator.regenerate(
         project.id, segment_index, prompt=body.prompt.strip(), seed=body.seed
     )
-    follower.follow(orchestrator, started, just_started=True)
-    return project_json(started)
+    return run_started(follower, orchestrator, started)
 
 
 @router.post(
@@ -235,8 +234,7 @@ async def preview_project(
     project: ProjectDep, orchestrator: OrchestratorDep, follower: FollowerDep
 ) -> dict[str, Any]:
     started = await orchestrator.preview(project.id)
-    follower.follow(orchestrator, started, just_started=True)
-    return project_json(started)
+    return run_started(follower, orchestrator, started)
 
 
 def document_create_form(app: FastAPI, max_upload_mb: int) -> None:

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import FollowerDep, LiveProjectDep, OrchestratorDep, ProjectDep
 from gateway.api.prefix import API_PREFIX
+from gateway.api.runs import run_started
 from gateway.forms import MAX_PROMPT_CHARS, MAX_SEED
 from gateway.storyboards import has_storyboard, storyboard_from_json, storyboard_view
-from gateway.views import project_json, state_name
+from gateway.views import state_name
 from services.common.errors import FailedPrecondition, InvalidInput, NotFound
 
 router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["storyboard"])
@@ -110,5 +111,4 @@ async def regenerate(
     started = await orchestrator.regenerate(
         project.id, body.segment or 0, prompt=body.prompt.strip(), seed=body.seed, shot_id=shot_id
     )
-    follower.follow(orchestrator, started, just_started=True)
-    return project_json(started)
+    return run_started(follower, orchestrator, started)
