@@ -365,22 +365,22 @@ def draw_shots(
     """Draw (or reuse) every job's keyframe, reporting each shot as it is stored."""
     total = len(jobs)
     results: dict[str, seeder_pb2.Keyframe] = {}
-    todo = []
+    to_draw = []
     for job in jobs:
         kf = cached(job, store)
         if kf is None:
-            todo.append(job)
+            to_draw.append(job)
         else:
             results[job.shot.id] = kf
     done = len(results)
-    report(done, total, f"drawing {len(todo)} of {total} shots with {backend.name}")
-    if not todo:
+    report(done, total, f"drawing {len(to_draw)} of {total} shots with {backend.name}")
+    if not to_draw:
         return results
-    pool, shared = _executor(backend, cfg, len(todo))
+    pool, shared = _executor(backend, cfg, len(to_draw))
     procedural = backend.name == "procedural"
     try:
         futures: dict[Future[Drawn], ShotJob] = {}
-        for job in todo:
+        for job in to_draw:
             if procedural:
                 futures[pool.submit(draw, job.drawing)] = job
             else:
