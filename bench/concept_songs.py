@@ -11,7 +11,7 @@ these specs: it gets the rendered samples only.
 from __future__ import annotations
 
 from services.devstack.synth import SectionSpec as S
-from services.devstack.synth import SongSpec
+from services.devstack.synth import SongSpec, pop_form
 
 
 def benchmark_songs() -> list[SongSpec]:
@@ -19,14 +19,7 @@ def benchmark_songs() -> list[SongSpec]:
         SongSpec(
             "pop_120",
             120.0,
-            (
-                S("intro", 4, 0.3, drums=False),
-                S("verse", 8, 0.55),
-                S("chorus", 8, 0.95, lead=True),
-                S("verse", 8, 0.55),
-                S("chorus", 8, 0.95, lead=True),
-                S("outro", 4, 0.3, drums=False),
-            ),
+            pop_form(),
             humanize_ms=8.0,
             noise_level=0.01,
             seed=1,

@@ -27,6 +27,16 @@ class SectionSpec:
     progression: str = "main"  # "main" or "alt" (a contrasting chord cycle, e.g. a bridge)
 
 
+def pop_form(chorus_level: float = 0.95, verse_level: float = 0.55) -> tuple[SectionSpec, ...]:
+    """Intro, verse, chorus, verse, chorus, outro (8-bar verses and choruses, drumless ends):
+    the song form most test and benchmark songs share."""
+    verse = SectionSpec("verse", 8, verse_level)
+    chorus = SectionSpec("chorus", 8, chorus_level, lead=True)
+    intro = SectionSpec("intro", 4, 0.3, drums=False)
+    outro = SectionSpec("outro", 4, 0.3, drums=False)
+    return (intro, verse, chorus, verse, chorus, outro)
+
+
 @dataclass(frozen=True)
 class SongSpec:
     name: str

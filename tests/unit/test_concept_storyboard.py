@@ -10,7 +10,7 @@ from lumiere.v1 import storyboard_pb2 as sb
 from services.concept.analysis import analyse
 from services.concept.shot_pacing import MAX_SHOT_S, MIN_SHOT_S
 from services.concept.storyboard import plan_storyboard
-from services.devstack.synth import SectionSpec, SongSpec, demo_spec, synth_song
+from services.devstack.synth import SongSpec, demo_spec, pop_form, synth_song
 
 PROMPT = "neon city at night, rain, a lone dancer"
 
@@ -27,14 +27,7 @@ def repeats() -> concept_pb2.Concept:
     spec = SongSpec(
         "repeats",
         120.0,
-        (
-            SectionSpec("intro", 4, 0.3, drums=False),
-            SectionSpec("verse", 8, 0.55),
-            SectionSpec("chorus", 8, 0.95, lead=True),
-            SectionSpec("verse", 8, 0.55),
-            SectionSpec("chorus", 8, 0.95, lead=True),
-            SectionSpec("outro", 4, 0.3, drums=False),
-        ),
+        pop_form(),
         seed=11,
     )
     x, _ = synth_song(spec)

@@ -8,7 +8,7 @@ import pytest
 from lumiere.v1 import concept_pb2
 
 from services.concept.analysis import analyse
-from services.devstack.synth import SectionSpec, SongSpec, synth_song
+from services.devstack.synth import SectionSpec, SongSpec, pop_form, synth_song
 
 R = concept_pb2
 
@@ -27,14 +27,7 @@ def pop() -> tuple[concept_pb2.Concept, object]:
     spec = SongSpec(
         "pop",
         124.0,
-        (
-            SectionSpec("intro", 4, 0.3, drums=False),
-            SectionSpec("verse", 8, 0.55),
-            SectionSpec("chorus", 8, 1.0, lead=True),
-            SectionSpec("verse", 8, 0.55),
-            SectionSpec("chorus", 8, 1.0, lead=True),
-            SectionSpec("outro", 4, 0.3, drums=False),
-        ),
+        pop_form(chorus_level=1.0),
         humanize_ms=6.0,
         seed=21,
     )
