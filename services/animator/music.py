@@ -96,6 +96,9 @@ class Music:
     mid: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     sustain: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (start time, repeat group) of each section, in time order: effects that drift slowly
+    # restart with each section, so a repeated section drifts as the first one did.
+    sections: tuple[tuple[float, int], ...] = ()
 
     @classmethod
     def from_concept(cls, concept: concept_pb2.Concept) -> Music:
@@ -131,6 +134,9 @@ class Music:
             mid=curve(concept.band_mid, 0.0),
             sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
             onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
+            sections=tuple(
+                sorted((float(sec.start), int(sec.repeat_group)) for sec in concept.sections)
+            ),
         )
 
     def progress(self, t: float) -> float:
@@ -140,6 +146,15 @@ class Music:
         value at any global time is the same on every replica.
         """
         return 0.4 * t + 0.8 * self.intensity.integrate(t)
+
+    def section_anchor(self, t: float) -> tuple[float, int]:
+        """(start, repeat group) of the section playing at `t` ((0, -1) before or without any)."""
+        anchor = (0.0, -1)
+        for start, group in self.sections:
+            if start > t:
+                break
+            anchor = (start, group)
+        return anchor
 
     def snare_beats(self) -> np.ndarray:
         """Which beats carry a snare/clap: off-downbeat beats with an onset on them where the

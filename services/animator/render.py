@@ -676,7 +676,7 @@ class SegmentRenderer:
                     gain += SNARE_GAIN * hit
                     white = max(white, SNARE_FLASH * hit)
             drift = inst.drift(t)
-            tint = (drift.du, drift.dv)
+            tint = (drift.du * shot.motion.colour_drift, drift.dv * shot.motion.colour_drift)
             lift += drift.glow
             sat += 0.1 * drift.glow / 7.0
 
