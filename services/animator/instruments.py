@@ -29,7 +29,7 @@ SNARE_FLASH = 0.06  # and a touch of white (more would lift the blacks into fog)
 SNARE_DECAY_S = 0.045
 GLITCH_ENERGY = 0.72  # loudness above which a snare hit glitches instead of flashing
 DRIFT_CHROMA = 9.0  # colour drift at full sustain, in chroma code values
-GLOW_LIFT = 7.0  # luma lift at full sustain
+GLOW_GAIN = 0.06  # brightness gain of the lights at full sustain (the blacks stay black)
 GROUP_TURN = 2.4  # radians between the drift directions of successive repeat groups
 
 
@@ -37,7 +37,7 @@ GROUP_TURN = 2.4  # radians between the drift directions of successive repeat gr
 class Drift:
     du: float  # chroma offsets
     dv: float
-    glow: float  # luma lift
+    glow: float  # brightness gain
 
 
 class InstrumentTrack:
@@ -112,4 +112,4 @@ class InstrumentTrack:
         p = self.music.progress(t) - self.music.progress(start)
         amp = DRIFT_CHROMA * (0.3 + 0.7 * sustain)
         ang = 0.11 * p + self._phase + GROUP_TURN * max(group, 0)
-        return Drift(amp * math.cos(ang), amp * math.sin(ang), GLOW_LIFT * sustain)
+        return Drift(amp * math.cos(ang), amp * math.sin(ang), GLOW_GAIN * sustain)
