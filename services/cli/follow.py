@@ -125,8 +125,10 @@ def follow(
     pid: str,
     on_update: Callable[[RunView], None] | None = None,
     pipe: Pipeline | None = None,
+    timeout_s: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """Follow `pid` until it reaches a terminal state; (the project, seconds per stage + total).
+    """Follow `pid` until it reaches a terminal state (or `timeout_s` passes); returns the
+    project and the seconds per stage (+ "total").
 
     A dropped event stream is reopened (the first event of each is a fresh snapshot)."""
     pipe = pipe or Pipeline.of(api.pipeline())
@@ -134,9 +136,10 @@ def follow(
     shots: list[str] = []
     shots_read = 0.0
     status = ""
+    deadline = None if timeout_s is None else clock.started + timeout_s
     while True:
         for kind, data in api.events(pid):
-            if kind == "end":
+            if kind == "end" or (deadline is not None and time.monotonic() > deadline):
                 break
             if kind == "error":
                 raise ApiError(502, str(data.get("detail") or "the event stream broke"))
@@ -156,7 +159,9 @@ def follow(
                 view.event = "state" if changed else kind
                 on_update(view)
         project = api.get(pid)
-        if project["status"] in pipe.terminal:
+        if project["status"] in pipe.terminal or (
+            deadline is not None and time.monotonic() > deadline
+        ):
             break
     now = time.monotonic()
     clock.see(str(project["status"]), now)
