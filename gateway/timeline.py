@@ -63,13 +63,17 @@ def timeline_view(project: opb.Project, base: str = "/api/v1/projects") -> dict[
     has_concept = project.HasField("concept")
     board = storyboard_view(project, base) if has_concept else None
     shots = board["shots"] if board else []
+    digests = {k.shot_id: k.image.sha256 for k in project.keyframes if k.shot_id}
     for shot, state in zip(shots, shot_states(project, shots), strict=True):
         shot["state"] = state
+        # Changes when the keyframe is re-drawn (same URL), so a page can reload the image.
+        shot["keyframe_version"] = (digests.get(shot["id"]) or "")[:16] or None
     summary = concept_summary(c) if has_concept else None
     return {
         "id": project.id,
         "prompt": project.prompt,
         "status": state_name(project.state),
+        "updated_at": project.updated_at.ToJsonString() if project.updated_at.seconds else None,
         "progress": progress_json(project.progress),
         "error": project.error or None,
         "run_kind": stages.run_kind_name(project.run_kind) or None,
