@@ -80,7 +80,9 @@ function renderProject(p) {
   setPill($("project-status"), p.status);
   $("timeline-link").href = `/projects/${p.id}`;
   renderProgress(p.status, p.progress);
-  showError($("project-error"), p.status === "failed"
+  // An error shows once a run ended without finishing (the stage that failed, or why it stopped).
+  const ended = isTerminal(p.status) && p.status !== finalState();
+  showError($("project-error"), ended && (p.failed_stage || p.error)
     ? `${p.failed_stage || "a stage"} failed: ${p.error || "unknown error"}` : null);
 
   const facts = $("concept-facts");

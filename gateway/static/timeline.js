@@ -306,7 +306,7 @@ function openShot(i) {
   img.hidden = !s.keyframe_url;
   if (s.keyframe_url) { img.src = thumbUrl(s); img.alt = `keyframe of shot ${s.index + 1}`; }
   const facts = [
-    ["time", `${s.start_time.toFixed(2)}–${s.end_time.toFixed(2)} s (${bars(s)})`],
+    ["time", `${s.start_time.toFixed(2)}–${s.end_time.toFixed(2)} s${bars(s)}`],
     ["section", s.section ? `${s.section.role.replace(/_/g, " ")} (${s.section.label})` : "–"],
     ["framing", s.framing.replace(/_/g, " ")],
     ["move", s.move.replace(/_/g, " ")],
@@ -331,9 +331,11 @@ function openShot(i) {
   renderShots();
 }
 
-// Bars are counted from 0 with an exclusive end; people count from 1.
+// Bars are counted from 0 with an exclusive end (-1 without a bar grid); people count from 1.
 function bars(s) {
-  return s.end_bar - s.start_bar <= 1 ? `bar ${s.start_bar + 1}` : `bars ${s.start_bar + 1}–${s.end_bar}`;
+  if (s.start_bar < 0) return "";
+  if (s.end_bar - s.start_bar <= 1) return ` (bar ${s.start_bar + 1})`;
+  return ` (bars ${s.start_bar + 1}–${s.end_bar})`;
 }
 
 function setShotState(state) {
