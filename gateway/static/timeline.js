@@ -453,6 +453,7 @@ async function start() {
   const player = $("tl-player");
   player.addEventListener("play", () => requestAnimationFrame(tick));
   player.addEventListener("seeked", movePlayhead);
+  player.addEventListener("pause", movePlayhead);
   player.addEventListener("timeupdate", movePlayhead);
   $("tl-inner").addEventListener("click", seekFromPointer);
   $("tl-wave").addEventListener("keydown", onKey);
