@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,14 @@ def save(page: Page, name: str, tmp_path: Path) -> None:
         shutil.copy(path, DOCS / f"{name}.png")
 
 
+def wait_for_frame(page: Page) -> None:
+    """Until the player shows the frame it was seeked to (no spinner in a screenshot)."""
+    page.wait_for_function(
+        "(() => { const v = document.getElementById('tl-player');"
+        " return !v.seeking && v.readyState >= 2; })()"
+    )
+
+
 def player_time(page: Page) -> float:
     return float(page.evaluate("document.getElementById('tl-player').currentTime"))
 
@@ -107,14 +116,19 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
         page.click("#timeline-link")
         page.wait_for_url("**/projects/*")
         pid = page.url.rsplit("/", 1)[1]
+        saved: set[str] = set()
 
         # Live: the header passes through the run's states with an ETA, the shots through
         # their states, and everything ends finished.
-        page.wait_for_function(
-            f"document.getElementById('tl-status').textContent === '{final}'", timeout=240_000
-        )
+        states = httpx.get(f"{base}/api/v1/projects/{pid}/timeline").json()["shot_states"]
+        rendering = f"document.querySelector('.tl-shot-thumb[data-state=\"{states[1]}\"]')"
+        deadline = time.monotonic() + 240
+        while page.text_content("#tl-status") != final and time.monotonic() < deadline:
+            if "rendering" not in saved and page.evaluate(f"Boolean({rendering})"):
+                save(page, "rendering", tmp_path)  # a picture of the live strip, when caught
+                saved.add("rendering")
+            time.sleep(0.05)
         timeline = httpx.get(f"{base}/api/v1/projects/{pid}/timeline").json()
-        states = timeline["shot_states"]
         page.wait_for_function(
             "[...document.querySelectorAll('.tl-shot-thumb')].every("
             f"b => b.dataset.state === '{states[2]}')"
@@ -185,6 +199,9 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
         assert target["framing"].replace("_", " ") in facts
         assert target["move"].replace("_", " ") in facts
         assert abs(player_time(page) - target["start_time"]) < 0.1
+        page.focus("#tl-wave")
+        page.keyboard.press("ArrowRight")  # into the shot, past its entry
+        wait_for_frame(page)
         save(page, "desktop", tmp_path)
         old_src = thumbs.nth(1).locator("img").get_attribute("src")
         new_prompt = "a red umbrella in the rain, close up"
@@ -210,7 +227,9 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
             "[...document.querySelectorAll('.tl-shot-thumb img')].every(i => i.naturalWidth > 0)"
         )
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.wait_for_function("document.getElementById('tl-player').readyState >= 1")
         phone.locator(".tl-shot-thumb").nth(2).click()
+        wait_for_frame(phone)
         save(phone, "phone", tmp_path)
 
 
