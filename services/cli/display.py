@@ -85,8 +85,10 @@ class RichDisplay:
             expand=True,
         )
         self.total = self.progress.add_task("[bold]whole video", total=1.0)
+        # A stage's clock starts when it does and stops when it ends (its own elapsed and ETA).
         self.stage_tasks: list[TaskID] = [
-            self.progress.add_task(str(spec["label"]), total=1.0) for spec in pipe.stages
+            self.progress.add_task(str(spec["label"]), total=1.0, start=False)
+            for spec in pipe.stages
         ]
         self.shots_task = self.shots_bar.add_task("shots rendered", total=None)
         self.strip = Text()
@@ -108,8 +110,13 @@ class RichDisplay:
     def update(self, view: RunView) -> None:
         self.progress.update(self.total, completed=view.fraction)
         for i, task in enumerate(self.stage_tasks):
+            row = next(t for t in self.progress.tasks if t.id == task)
+            if i <= view.running and row.start_time is None:
+                self.progress.start_task(task)
             done = 1.0 if i < view.running else (view.stage_fraction if i == view.running else 0)
             self.progress.update(task, completed=done)
+            if i < view.running and row.stop_time is None:
+                self.progress.stop_task(task)
         if view.shots:
             done_state = self.shot_states[2] if len(self.shot_states) > 2 else ""
             finished = sum(1 for s in view.shots if s == done_state)
