@@ -92,9 +92,12 @@ class RichDisplay:
         ]
         self.shots_task = self.shots_bar.add_task("shots rendered", total=None)
         self.strip = Text()
+        legend = Text("  ")
+        for i, name in enumerate(shot_states[: len(SHOT_GLYPH)]):
+            legend.append(f"{SHOT_GLYPH[i]} {name}  ", SHOT_STYLE[i])
         self.message = Text(style="dim")
         self.live = Live(
-            Group(self.progress, self.shots_bar, self.strip, self.message),
+            Group(self.progress, self.shots_bar, legend, self.strip, self.message),
             console=console,
             refresh_per_second=8,
             transient=False,
@@ -128,10 +131,6 @@ class RichDisplay:
                     SHOT_GLYPH[k] if 0 <= k < len(SHOT_GLYPH) else "?",
                     SHOT_STYLE[k] if 0 <= k < len(SHOT_STYLE) else "",
                 )
-            legend = "  ".join(
-                f"{SHOT_GLYPH[i]} {name}" for i, name in enumerate(self.shot_states[:4])
-            )
-            strip.append(f"   {legend}", style="dim")
             self.strip.plain = ""
             self.strip.append_text(strip)
         self.message.plain = f"  {view.status}: {view.stage} {view.message}".rstrip()
