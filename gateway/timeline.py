@@ -27,7 +27,11 @@ _BY_TASK_STATUS = {
 }
 
 
-def _segment_of(project: opb.Project, frame: int) -> int | None:
+def _segment_of(project: opb.Project, shot_index: int, frame: int) -> int | None:
+    """The segment a shot opens. The project lists its segments once they are rendered; until
+    then a shot's segment is its index (segments start at keyframes, one per shot)."""
+    if not project.segments:
+        return shot_index
     for seg in project.segments:
         if seg.start_frame <= frame < seg.end_frame:
             return int(seg.index)
@@ -46,8 +50,8 @@ def shot_states(project: opb.Project, shots: list[dict[str, Any]]) -> list[str]:
     tasks = _render_tasks(project)
     ended = project.state in stages.TERMINAL_STATES
     out = []
-    for shot in shots:
-        segment = _segment_of(project, int(shot["start_frame"]))
+    for i, shot in enumerate(shots):
+        segment = _segment_of(project, i, int(shot["start_frame"]))
         status = tasks.get(segment) if segment is not None else None
         state = _BY_TASK_STATUS.get(status, WAITING) if status is not None else WAITING
         if state == RENDERING and ended:

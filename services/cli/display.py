@@ -37,6 +37,7 @@ class LineDisplay:
         self.pipe = pipe
         self.shot_states = shot_states
         self.last = ""
+        self.status = ""
 
     def __enter__(self) -> LineDisplay:
         return self
@@ -46,8 +47,8 @@ class LineDisplay:
 
     def update(self, view: RunView) -> None:
         stamp = f"[{view.elapsed:6.1f}s]"
-        if view.event in ("state", "end") and view.status != getattr(self, "_status", ""):
-            self._status = view.status
+        if view.event in ("state", "end") and view.status != self.status:
+            self.status = view.status
             print(f"{stamp} state: {view.status}  ({100 * view.fraction:5.1f}%)", file=self.out)
         counts = shot_counts(view.shots, self.shot_states)
         shots = " ".join(f"{n} {name}" for name, n in counts.items() if n)

@@ -111,6 +111,15 @@ def test_render_shows_progress_and_writes_the_video(
     assert inspect_video(regen).frame_count == facts.frame_count
 
 
+def test_preview_renders_the_animatic(stack: LocalStack, song: Path, tmp_path: Path) -> None:
+    out = tmp_path / "preview.mp4"
+    run = lumiere("--url", stack.gateway_url, "preview", str(song), "-p", "x", "-o", str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"preview: {out.resolve()}" in run.stdout
+    facts = inspect_video(out)
+    assert facts.video_streams == 1 and facts.frame_count > 0
+
+
 def test_bad_input_exits_2_and_says_what_was_wrong(
     stack: LocalStack, song: Path, tmp_path: Path
 ) -> None:

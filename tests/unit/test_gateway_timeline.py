@@ -44,6 +44,12 @@ def test_shot_states_follow_their_segments_render_tasks() -> None:
     assert states(p) == [WAITING] * 3
 
 
+def test_before_the_segments_are_listed_a_shot_renders_as_its_own_index() -> None:
+    p = project(opb.PROJECT_STATE_SEEDS_GENERATED, {1: common_pb2.TASK_STATUS_RUNNING})
+    del p.segments[:]
+    assert states(p) == [WAITING, RENDERING, WAITING]
+
+
 def test_a_run_that_ended_leaves_no_shot_rendering() -> None:
     tasks = {0: common_pb2.TASK_STATUS_DONE, 1: common_pb2.TASK_STATUS_RUNNING}
     assert states(project(opb.PROJECT_STATE_FAILED, tasks)) == [DONE, FAILED, WAITING]

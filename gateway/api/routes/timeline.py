@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import LiveProjectDep, ProjectDep, StoreDep
+from gateway.api.deps import ProjectDep, StoreDep
 from gateway.api.prefix import API_PREFIX
 from gateway.timeline import timeline_view
 from gateway.waveform import DEFAULT_POINTS, MAX_POINTS, stored_waveform
@@ -21,7 +21,9 @@ router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["timeli
     summary="The timeline: beats, downbeats, sections, lyric lines and the shots with their "
     "state (one of `shot_states`)",
 )
-async def get_timeline(project: LiveProjectDep) -> dict[str, Any]:
+async def get_timeline(project: ProjectDep) -> dict[str, Any]:
+    # Not the followed copy: that one is refreshed on state changes only, and the shots'
+    # states change within a stage.
     return timeline_view(project)
 
 
