@@ -233,8 +233,13 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
         save(phone, "phone", tmp_path)
 
 
+def client_timeline(base: str, pid: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{base}/api/v1/projects/{pid}/timeline").json())
+
+
 def test_timeline_before_the_concept_shows_the_waveform(stack: LocalStack, tmp_path: Path) -> None:
-    """A project not yet processed has no shots, but the song's waveform is there to see."""
+    """A project not yet processed has no shots, but the song's waveform is there to see; its
+    preview then plays on the timeline."""
     song = tmp_path / "song.mp3"
     samples, _ = synth_song(SONG)
     write_audio(song, samples, SR)
@@ -263,3 +268,16 @@ def test_timeline_before_the_concept_shows_the_waveform(stack: LocalStack, tmp_p
             ".data.some((v, i) => i % 4 === 3 && v > 0); })()"
         )
         assert page.is_visible("#tl-no-video")
+
+        # The preview (animatic) renders from here and plays on the same timeline.
+        page.click("#tl-preview")
+        page.wait_for_function(
+            "document.getElementById('tl-player').src.includes('/preview')", timeout=120_000
+        )
+        page.wait_for_function("document.getElementById('tl-player').readyState >= 1")
+        shots = client_timeline(stack.gateway_url, pid)["shots"]
+        assert page.locator(".tl-shot-thumb").count() == len(shots) > 0
+        assert page.is_hidden("#tl-no-video") and "preview" in page.text_content("#tl-playing")
+        page.click(".tl-shot-thumb >> nth=1")
+        page.wait_for_function("!document.getElementById('tl-player').seeking")
+        assert abs(player_time(page) - shots[1]["start_time"]) < 0.1
