@@ -27,15 +27,14 @@ _BY_TASK_STATUS = {
 }
 
 
-def _segment_of(project: opb.Project, shot_index: int, frame: int) -> int | None:
-    """The segment a shot opens. The project lists its segments once they are rendered; until
-    then a shot's segment is its index (segments start at keyframes, one per shot)."""
-    if not project.segments:
-        return shot_index
+def _segment_of(project: opb.Project, shot_index: int, frame: int) -> int:
+    """The segment a shot opens. The project lists its segments as they finish rendering; a
+    shot whose segment is not listed yet has its index (segments start at keyframes, one per
+    shot)."""
     for seg in project.segments:
         if seg.start_frame <= frame < seg.end_frame:
             return int(seg.index)
-    return None
+    return shot_index
 
 
 def _render_tasks(project: opb.Project) -> dict[int, int]:
@@ -52,7 +51,7 @@ def shot_states(project: opb.Project, shots: list[dict[str, Any]]) -> list[str]:
     out = []
     for i, shot in enumerate(shots):
         segment = _segment_of(project, i, int(shot["start_frame"]))
-        status = tasks.get(segment) if segment is not None else None
+        status = tasks.get(segment)
         state = _BY_TASK_STATUS.get(status, WAITING) if status is not None else WAITING
         if state == RENDERING and ended:
             # A run that ended leaves no task running: the row is stale.

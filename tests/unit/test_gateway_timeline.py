@@ -48,6 +48,13 @@ def test_before_the_segments_are_listed_a_shot_renders_as_its_own_index() -> Non
     p = project(opb.PROJECT_STATE_SEEDS_GENERATED, {1: common_pb2.TASK_STATUS_RUNNING})
     del p.segments[:]
     assert states(p) == [WAITING, RENDERING, WAITING]
+    # Segments are listed as they finish: only shot 0's is; shot 2's renders meanwhile.
+    del p.tasks[:]
+    p.segments.add(index=0, start_frame=0, end_frame=20)
+    p.tasks.add(stage=common_pb2.STAGE_ANIMATOR, index=0, status=common_pb2.TASK_STATUS_DONE)
+    p.tasks.add(stage=common_pb2.STAGE_ANIMATOR, index=1, status=common_pb2.TASK_STATUS_DONE)
+    p.tasks.add(stage=common_pb2.STAGE_ANIMATOR, index=2, status=common_pb2.TASK_STATUS_RUNNING)
+    assert states(p) == [DONE, DONE, RENDERING]
 
 
 def test_a_run_that_ended_leaves_no_shot_rendering() -> None:
