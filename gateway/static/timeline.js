@@ -146,7 +146,6 @@ function renderShots() {
       btn.dataset.index = String(i);
       const img = document.createElement("img");
       img.alt = "";
-      img.loading = "lazy";
       const num = document.createElement("span");
       num.className = "tl-shot-num";
       btn.append(img, num);

@@ -6,6 +6,7 @@ the lanes, play and seek with the mouse and the keyboard, edit a shot and regene
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from services.devstack.processes import ROOT, LocalStack
 from services.devstack.synth import SR, SectionSpec, SongSpec, synth_song, write_audio
@@ -69,11 +71,15 @@ def save(page: Page, name: str, tmp_path: Path) -> None:
 
 
 def wait_for_frame(page: Page) -> None:
-    """Until the player shows the frame it was seeked to (no spinner in a screenshot)."""
+    """Until the player shows the frame it was seeked to, and has data past it (Chromium shows
+    a spinner over the frame until then; a screenshot should not)."""
     page.wait_for_function(
         "(() => { const v = document.getElementById('tl-player');"
         " return !v.seeking && v.readyState >= 2; })()"
     )
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("document.getElementById('tl-player').readyState >= 3", timeout=5000)
+    page.wait_for_timeout(300)  # the controls fade the spinner out
 
 
 def player_time(page: Page) -> float:
@@ -121,7 +127,10 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
         # Live: the header passes through the run's states with an ETA, the shots through
         # their states, and everything ends finished.
         states = httpx.get(f"{base}/api/v1/projects/{pid}/timeline").json()["shot_states"]
-        rendering = f"document.querySelector('.tl-shot-thumb[data-state=\"{states[1]}\"]')"
+        rendering = (
+            f"document.querySelector('.tl-shot-thumb[data-state=\"{states[1]}\"]') && "
+            "[...document.querySelectorAll('.tl-shot-thumb img')].every(i => i.naturalWidth > 0)"
+        )
         deadline = time.monotonic() + 240
         while page.text_content("#tl-status") != final and time.monotonic() < deadline:
             if "rendering" not in saved and page.evaluate(f"Boolean({rendering})"):
@@ -228,6 +237,11 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
         )
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         phone.wait_for_function("document.getElementById('tl-player').readyState >= 1")
+        # Played once, as a person would have: Chromium's loading spinner is gone then.
+        phone.evaluate(
+            "(async () => { const v = document.getElementById('tl-player'); await v.play();"
+            " await new Promise(r => setTimeout(r, 500)); v.pause(); })()"
+        )
         phone.locator(".tl-shot-thumb").nth(2).click()
         wait_for_frame(phone)
         save(phone, "phone", tmp_path)
