@@ -20,7 +20,7 @@ from rich.table import Table
 from services.cli.api import ApiError, LumiereAPI
 from services.cli.display import LineDisplay, RichDisplay
 from services.cli.follow import Pipeline, follow
-from services.cli.stack import NoGateway, connect
+from services.cli.stack import NoGateway, connect, local_url
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -312,9 +312,11 @@ def show(ctx: typer.Context, project_id: str) -> None:
     if project.get("error"):
         out.print(f"[red]error:[/red] {project.get('failed_stage')}: {project['error']}")
     storyboard_summary(out, timeline)
+    base = (opts.url or local_url()).rstrip("/")
     for kind in ("video_url", "preview_url"):
         if project.get(kind):
-            out.print(f"{kind.split('_')[0]}: {project[kind]}")
+            out.print(f"{kind.split('_')[0]}: {base}{project[kind]}")
+    out.print(f"timeline: {base}/projects/{project['id']}")
 
 
 @app.command()

@@ -92,6 +92,7 @@ def test_render_shows_progress_and_writes_the_video(
     pid = next(p["id"] for p in listed if p["prompt"] == "a lighthouse")
     shown = lumiere("--url", stack.gateway_url, "show", pid)
     assert shown.returncode == 0 and "completed" in shown.stdout and "storyboard:" in shown.stdout
+    assert f"timeline: {stack.gateway_url}/projects/{pid}" in shown.stdout
     again = tmp_path / "again.mp4"
     got = lumiere("--url", stack.gateway_url, "download", pid, "-o", str(again))
     assert got.returncode == 0 and again.read_bytes() == out.read_bytes()
