@@ -69,7 +69,18 @@ def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     sw, sh = max(8, int(w * FLOW_SCALE)), max(8, int(h * FLOW_SCALE))
     sa = cv2.resize(a, (sw, sh), interpolation=cv2.INTER_AREA)
     sb = cv2.resize(b, (sw, sh), interpolation=cv2.INTER_AREA)
-    flow = cv2.calcOpticalFlowFarneback(sa, sb, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    flow = cv2.calcOpticalFlowFarneback(
+        sa,
+        sb,
+        None,
+        0.5,
+        3,
+        15,
+        3,
+        5,
+        1.2,
+        0,  # type: ignore[call-overload]
+    )
     flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
     flow[..., 0] *= w / sw
     flow[..., 1] *= h / sh
