@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from services.common.backend_errors import BackendFailed
 
 # The inputs a binding may name, and what each means.
@@ -89,6 +91,30 @@ class Template:
             for node, key in self.inputs.get(name, []):
                 out[node]["inputs"][key] = value
         return out
+
+    def size_for(self, width: int, height: int) -> tuple[int, int]:
+        """The request's aspect within the model's side limit, in its size multiple."""
+        lim = self.limits
+        k = min(1.0, lim.max_side / max(width, height))
+        m = max(1, lim.size_multiple)
+        return max(m, int(width * k) // m * m), max(m, int(height * k) // m * m)
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames to ask for to cover `seconds` at the model's fps: the next count its rule
+        allows (offset + step * n), at most max_frames."""
+        lim = self.limits
+        want = max(1, int(np.ceil(seconds * lim.fps - 1e-9)))
+        step = max(1, lim.frame_step)
+        n = max(0, int(np.ceil((want - lim.frame_offset) / step)))
+        frames = lim.frame_offset + step * n
+        while frames > lim.max_frames and n > 0:
+            n -= 1
+            frames = lim.frame_offset + step * n
+        return max(1, frames)
+
+    @property
+    def max_seconds(self) -> float:
+        return self.limits.max_frames / self.limits.fps
 
     def needs(self, name: str) -> bool:
         return name in self.inputs

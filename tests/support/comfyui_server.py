@@ -127,7 +127,7 @@ def _png(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _mp4(first: np.ndarray, frames: int, fps: int) -> bytes:
+def mp4_of(first: np.ndarray, frames: int, fps: int) -> bytes:
     """`frames` frames at `fps`: the start image drifting right by 2 px a frame (wrapping) with
     a brightness ramp, so consecutive frames always differ."""
     h, w = first.shape[:2]
@@ -176,7 +176,7 @@ def _render(fake: FakeComfy, prompt: dict[str, Any]) -> tuple[str, bytes, bool]:
     video = _find(prompt, "WanImageToVideo") or _find(prompt, "WanFirstLastFrameToVideo")
     if video is not None:
         fps = int(float((_find(prompt, "CreateVideo") or {}).get("fps", 16)))
-        return f"clip_{uuid.uuid4().hex[:6]}.mp4", _mp4(img, int(video["length"]), fps), True
+        return f"clip_{uuid.uuid4().hex[:6]}.mp4", mp4_of(img, int(video["length"]), fps), True
     return f"lumiere_{uuid.uuid4().hex[:6]}_.png", _png(img), False
 
 

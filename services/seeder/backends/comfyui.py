@@ -17,7 +17,7 @@ import httpx
 
 from services.common.backend_http import RetryPolicy
 from services.common.comfyui import ComfyClient
-from services.common.comfyui_workflow import Template, load_template
+from services.common.comfyui_workflow import load_template
 from services.seeder.backends.base import GeneratedImage, ImageRequest
 from services.seeder.backends.http import BackendFailed, HttpImageBackend, decode_image_bytes
 from services.seeder.config import SeederSettings
@@ -25,14 +25,6 @@ from services.seeder.config import SeederSettings
 TEMPLATES = Path(__file__).with_name("comfyui_templates")
 DEFAULT_WORKFLOW = TEMPLATES / "txt2img.json"
 DEFAULT_CHARACTER_WORKFLOW = TEMPLATES / "character_img2img.json"
-
-
-def generation_size(template: Template, width: int, height: int) -> tuple[int, int]:
-    """The request's aspect within the model's side limit, in its size multiple."""
-    lim = template.limits
-    k = min(1.0, lim.max_side / max(width, height))
-    m = max(1, lim.size_multiple)
-    return max(m, int(width * k) // m * m), max(m, int(height * k) // m * m)
 
 
 class ComfyUIBackend(HttpImageBackend):
@@ -70,7 +62,7 @@ class ComfyUIBackend(HttpImageBackend):
             self.character.needs("character_image") or self.character.needs("init_image")
         )
         template = self.character if use_character else self.txt2img
-        gw, gh = generation_size(template, request.width, request.height)
+        gw, gh = template.size_for(request.width, request.height)
         values: dict[str, object] = {
             "prompt": request.prompt,
             "negative_prompt": request.negative_prompt,
