@@ -212,9 +212,7 @@ class ComfyClient:
         with self._open_ws() as ws:
             prompt_id = self.queue(workflow)
             self._follow(ws, prompt_id, t0 + deadline_s, progress, cancel)
-        entry = self.history(prompt_id)
-        if entry is None:
-            raise BackendFailed(f"ComfyUI at {self.base} has no history for prompt {prompt_id}")
+        entry = self._finished_history(prompt_id)
         _raise_for_status(entry, prompt_id)
         files = output_files(entry, template.output)
         if not files:
@@ -223,6 +221,18 @@ class ComfyClient:
                 + (f" at node {template.output}" if template.output else "")
             )
         return JobResult(prompt_id, files, time.monotonic() - t0)
+
+    def _finished_history(self, prompt_id: str, wait_s: float = 10.0) -> dict[str, Any]:
+        """The prompt's history entry, given a moment to appear (it is written after the last
+        node ran; after a websocket drop we may be early)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            entry = self.history(prompt_id)
+            if entry is not None:
+                return entry
+            if time.monotonic() >= deadline:
+                raise BackendFailed(f"ComfyUI at {self.base} has no history for prompt {prompt_id}")
+            time.sleep(0.2)
 
     def _follow(
         self,
@@ -279,9 +289,9 @@ class ComfyClient:
                 continue  # another client's job on a shared server
             if kind == "progress":
                 report("running", int(data.get("value", 0)), int(data.get("max", 0)))
-            elif kind == "execution_success" or (
-                kind == "executing" and data.get("node") is None and data.get("prompt_id")
-            ):
+            elif kind == "executing" and data.get("node") is None and data.get("prompt_id"):
+                # The end: ComfyUI sends this after writing the prompt's history. Its
+                # execution_success comes before that write, so it is not the end yet.
                 return
             elif kind == "execution_error":
                 raise BackendFailed(_error_text(data, prompt_id))

@@ -293,6 +293,7 @@ def make_app(fake: FakeComfy) -> FastAPI:
                     {"node": node_id, "display_node": node_id, "output": outputs[node_id]},
                 )
         await emit("execution_success", {})
+        await asyncio.sleep(0.05)  # as ComfyUI: the history is written after execution_success
         finish("success", outputs)
         await send(sid, "executing", {"node": None, "prompt_id": prompt_id})
 
