@@ -27,7 +27,7 @@ class SeederSettings(BaseSettings):
     retries: int = Field(default=3, ge=1, le=10)
     # A backend that is down (connection refused, 5xx) is retried for at least this long before
     # the keyframe fails: a restarting GPU box makes the project wait, not fail in seconds.
-    down_wait_s: float = Field(default=0.0, ge=0.0)
+    down_wait_s: float = Field(default=60.0, ge=0.0)
     # ComfyUI: the workflow templates (a binding JSON naming an API-format workflow; see
     # services/common/comfyui_workflow.py). Empty = the shipped ones under
     # backends/comfyui_templates/. The character workflow is used when a character image is given.
