@@ -446,3 +446,13 @@ def fake_comfyui(knobs: Knobs | None = None) -> Iterator[FakeComfy]:
 
 
 __all__ = ["FakeComfy", "Knobs", "fake_comfyui"]
+
+
+if __name__ == "__main__":
+    # Try the ComfyUI backends without a GPU: `python -m tests.support.comfyui_server 8188`.
+    import sys
+
+    import uvicorn
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8188
+    uvicorn.run(make_app(FakeComfy(url=f"http://127.0.0.1:{port}")), host="127.0.0.1", port=port)
