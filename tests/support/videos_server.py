@@ -53,22 +53,23 @@ def _error(status: int, message: str, code: str, etype: str, **headers: str) -> 
 def make_app(fake: FakeVideos) -> FastAPI:
     app = FastAPI()
 
-    def authorized(request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {KEY}"
+    @app.middleware("http")
+    async def auth(request: Request, call_next: Any) -> Response:
+        if request.headers.get("authorization") != f"Bearer {KEY}":
+            return _error(
+                401, "Incorrect API key provided", "invalid_api_key", "invalid_request_error"
+            )
+        response: Response = await call_next(request)
+        return response
 
     @app.post("/v1/videos")
     async def create(
-        request: Request,
         prompt: Annotated[str, Form()],
         model: Annotated[str, Form()] = "sora-2",
         seconds: Annotated[str, Form()] = "4",
         size: Annotated[str, Form()] = "720x1280",
         input_reference: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
-        if not authorized(request):
-            return _error(
-                401, "Incorrect API key provided", "invalid_api_key", "invalid_request_error"
-            )
         k = fake.knobs
         if k.quota:
             return _error(
@@ -120,11 +121,7 @@ def make_app(fake: FakeVideos) -> FastAPI:
         return JSONResponse(_public(job))
 
     @app.get("/v1/videos/{vid}")
-    async def status(vid: str, request: Request) -> Response:
-        if not authorized(request):
-            return _error(
-                401, "Incorrect API key provided", "invalid_api_key", "invalid_request_error"
-            )
+    async def status(vid: str) -> Response:
         job = fake.jobs.get(vid)
         if job is None:
             return _error(404, f"Video {vid} not found", "not_found", "invalid_request_error")
@@ -146,11 +143,7 @@ def make_app(fake: FakeVideos) -> FastAPI:
         return JSONResponse(_public(job))
 
     @app.get("/v1/videos/{vid}/content")
-    async def content(vid: str, request: Request) -> Response:
-        if not authorized(request):
-            return _error(
-                401, "Incorrect API key provided", "invalid_api_key", "invalid_request_error"
-            )
+    async def content(vid: str) -> Response:
         data = fake.clips.get(vid)
         if data is None:
             return _error(404, "Video is not ready", "not_found", "invalid_request_error")
