@@ -7,11 +7,15 @@ caches them by their inputs (generated.py) and conforms them to the shot (confor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from services.animator.config import AnimatorSettings
 from services.common.backend_errors import BackendFailed
+
+# (stage, done, total): "queued" (done = jobs ahead) or "running" (steps or percent).
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,10 @@ class ShotBackend(Protocol):
         """Everything about the backend that changes its output (part of the cache key)."""
         ...
 
-    def generate(self, request: ClipRequest) -> ClipResult: ...
+    def generate(self, request: ClipRequest, progress: Progress | None = None) -> ClipResult:
+        """Make the clip. `progress(stage, done, total)` may raise to cancel: the backend then
+        stops the remote job where its API allows it, and lets the exception through."""
+        ...
 
 
 def make_shot_backend(name: str, cfg: AnimatorSettings) -> ShotBackend | None:

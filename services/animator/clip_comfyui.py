@@ -9,7 +9,7 @@ import hashlib
 import threading
 from pathlib import Path
 
-from services.animator.clip_backends import ClipRequest, ClipResult
+from services.animator.clip_backends import ClipRequest, ClipResult, Progress
 from services.animator.config import AnimatorSettings
 from services.common.backend_errors import BackendFailed
 from services.common.backend_http import RetryPolicy
@@ -47,7 +47,7 @@ class ComfyVideoBackend:
         digest = hashlib.sha256(png).hexdigest()[:16]
         return self.comfy.upload_image(png, f"lumiere-{role}-{digest}.png")
 
-    def generate(self, request: ClipRequest) -> ClipResult:
+    def generate(self, request: ClipRequest, progress: Progress | None = None) -> ClipResult:
         t = self.template
         w, h = t.size_for(request.width, request.height)
         frames = t.frames_for(request.seconds)
@@ -70,6 +70,7 @@ class ComfyVideoBackend:
                 t,
                 t.fill({k: v for k, v in values.items() if t.needs(k)}),
                 deadline_s=self.cfg.timeout_s,
+                progress=progress,
             )
             videos = [f for f in job.files if not f["filename"].endswith((".png", ".jpg"))]
             data = self.comfy.view((videos or job.files)[0])

@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
-from services.animator.clip_backends import ClipRequest, ClipResult
+from services.animator.clip_backends import ClipRequest, ClipResult, Progress
 from services.animator.config import AnimatorSettings
 from services.common.backend_errors import (
     BackendFailed,
@@ -104,7 +104,7 @@ class OpenAIVideosBackend:
             **kw,
         )
 
-    def generate(self, request: ClipRequest) -> ClipResult:
+    def generate(self, request: ClipRequest, progress: Progress | None = None) -> ClipResult:
         model = self.cfg.videos_model
         size = pick_size(model, request.width, request.height)
         seconds = pick_seconds(self.lengths, request.seconds)
@@ -130,7 +130,7 @@ class OpenAIVideosBackend:
             vid = video.get("id")
             if not isinstance(vid, str) or not vid:
                 raise BackendFailed(f"{BACKEND} at {self.base} answered without a video id")
-            video = self._wait(vid, video, t0 + self.cfg.timeout_s)
+            video = self._wait(vid, video, t0 + self.cfg.timeout_s, progress)
             resp = send(
                 self.client,
                 "GET",
@@ -145,9 +145,13 @@ class OpenAIVideosBackend:
             {"video_id": vid, "model": model, "seconds": str(seconds), "size": form["size"]},
         )
 
-    def _wait(self, vid: str, video: dict[str, Any], deadline: float) -> dict[str, Any]:
+    def _wait(
+        self, vid: str, video: dict[str, Any], deadline: float, progress: Progress | None
+    ) -> dict[str, Any]:
         while True:
             status = video.get("status")
+            if progress is not None:  # may raise (cancelled): the job is then left to expire
+                progress(str(status), int(video.get("progress") or 0), 100)
             if status == "completed":
                 return video
             if status == "failed":

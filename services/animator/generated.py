@@ -178,7 +178,14 @@ def shot_clip(
                 data = store.get_bytes(key)
                 details.append(f"{key.rsplit('/', 1)[-1]} (reused)")
             else:
-                result = backend.generate(req)
+                what = f"shot {kf.shot_id or request.segment_index}: {name}"
+
+                def on_progress(stage: str, done: int, total: int, what: str = what) -> None:
+                    report(
+                        0, n_out, f"{what} {stage} {done}/{total}" if total else f"{what} {stage}"
+                    )
+
+                result = backend.generate(req, on_progress)
                 called += 1
                 data = result.data
                 store.put_bytes(key, data, "video/mp4")

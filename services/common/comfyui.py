@@ -165,7 +165,9 @@ class ComfyClient:
         while True:
             attempt += 1
             try:
-                return connect(self._ws_url(), open_timeout=10, max_size=2**26)
+                # A short close: when we leave early (cancel, deadline, error) ComfyUI may still
+                # be streaming previews into a full buffer, and nothing waits for its goodbye.
+                return connect(self._ws_url(), open_timeout=10, close_timeout=1, max_size=2**26)
             except (OSError, InvalidStatus, WebSocketException, TimeoutError) as exc:
                 if attempt >= self.policy.retries and time.monotonic() >= deadline:
                     raise BackendUnavailable(
@@ -242,7 +244,16 @@ class ComfyClient:
         progress: ProgressFn | None,
         cancel: threading.Event | None,
     ) -> None:
-        report = progress or (lambda stage, done, total: None)
+        def report(stage: str, done: int, total: int) -> None:
+            if progress is None:
+                return
+            try:
+                progress(stage, done, total)
+            except BaseException:
+                # The caller is gone (the render was cancelled): stop the GPU work too.
+                self.interrupt(prompt_id)
+                raise
+
         live = True
         last_poll = time.monotonic()
         while True:

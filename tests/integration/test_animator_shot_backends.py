@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from services.common.backend_errors import (
 )
 from services.common.backend_http import RetryPolicy
 from services.common.errors import InvalidInput
+from services.common.progress import WorkCancelled
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.devstack.synth import SectionSpec, SongSpec, synth_song
@@ -149,6 +151,26 @@ def test_failed_shot_falls_back_or_fails_naming_the_shot(store: LocalStore, requ
         failed = "shot s1 .comfyui.: ComfyUI prompt .* node 3 .KSampler"
         with pytest.raises(BackendFailed, match=failed):
             render_segment(req, store, _noop, backends=comfy_backends(fake.url, fallback=False))
+
+
+def test_cancelled_render_interrupts_the_comfyui_job(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
+    req = requests_[0]
+    req.shot_backend = "comfyui"
+    seen: list[str] = []
+
+    def report(done: int, total: int, message: str) -> None:
+        seen.append(message)
+        if "running" in message:  # the caller went away while the GPU works
+            raise WorkCancelled("animator work cancelled")
+
+    with fake_comfyui(Knobs(hang=True)) as fake:
+        with pytest.raises(WorkCancelled):
+            render_segment(req, store, report, backends=comfy_backends(fake.url))
+        time.sleep(0.3)
+        pid = next(iter(fake.history))
+    assert fake.interrupts == [pid]  # targeted at our prompt
+    assert fake.history[pid]["status"]["status_str"] == "error"
+    assert any("shot s0: comfyui running 1/3" in m for m in seen)
 
 
 def test_backend_outside_the_allow_list_is_refused(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
