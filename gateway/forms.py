@@ -36,6 +36,7 @@ TEXT_FIELDS = {
     "key_moment_count",
     "storyboard",
     "shot_backend",
+    "keyframe_backend",
 }
 FILE_FIELDS = ("audio", "character_images", "lyrics")
 MAX_PROMPT_CHARS = 2000
@@ -232,6 +233,11 @@ def parse_options(form: ParsedForm) -> opb.ProjectOptions:
         names = ", ".join(contract.SHOT_BACKENDS)
         raise InvalidInput(f"shot_backend must be one of {names}; got {shot_backend!r}")
     opts.shot_backend = shot_backend
+    keyframe_backend = (form.text("keyframe_backend") or "").strip().lower()
+    if keyframe_backend and keyframe_backend not in contract.KEYFRAME_BACKENDS:
+        names = ", ".join(contract.KEYFRAME_BACKENDS)
+        raise InvalidInput(f"keyframe_backend must be one of {names}; got {keyframe_backend!r}")
+    opts.keyframe_backend = keyframe_backend
     return opts
 
 
@@ -271,6 +277,12 @@ def create_form_openapi(max_upload_mb: int) -> dict[str, Any]:
             "description": "how shots are animated: procedural (default), comfyui "
             "(image-to-video workflow) or openai (videos API); the deployment's "
             "LUMIERE_SHOT_BACKENDS lists the ones it offers",
+        },
+        "keyframe_backend": {
+            "type": "string",
+            "enum": list(contract.KEYFRAME_BACKENDS),
+            "description": "how keyframes are drawn: empty = the deployment's image backend, "
+            "procedural = the built-in engine",
         },
         "storyboard": {
             "type": "string",

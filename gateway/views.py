@@ -116,6 +116,7 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
             "key_moment_count": o.key_moment_count,
             "style": o.style,
             "shot_backend": o.shot_backend or None,
+            "keyframe_backend": o.keyframe_backend or None,
         },
         "character_image_count": len(p.character_images),
         "has_lyrics": bool(p.lyrics.key),

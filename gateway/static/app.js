@@ -100,7 +100,7 @@ async function onSubmit(event) {
   form.append("prompt", $("prompt").value);
   for (const f of $("images").files) form.append("character_images", f);
   if ($("lyrics").files[0]) form.append("lyrics", $("lyrics").files[0]);
-  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style", "shot_backend"]) {
+  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style", "shot_backend", "keyframe_backend"]) {
     const v = $(name).value.trim();
     if (v) form.append(name, v);
   }

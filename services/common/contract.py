@@ -61,6 +61,9 @@ RENDER_VERSION = "4"
 # Shot backends a project can name (ProjectOptions.shot_backend); a deployment offers a subset
 # (Settings.shot_backends). "procedural" needs no service and is every generated shot's fallback.
 SHOT_BACKENDS = ("procedural", "comfyui", "openai")
+# Keyframe backends a project can name (ProjectOptions.keyframe_backend): "" is the deployment's
+# (LUMIERE_SEEDER_BACKEND), "procedural" opts out of it; another name must be the deployment's.
+KEYFRAME_BACKENDS = ("procedural", "comfyui", "openai", "automatic1111")
 
 # -- frame math -------------------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ def project_spec(
     `shot_backends`: the deployment's allow-list (None: only the known names are checked)."""
     project_id = project_id_or_new(req.project_id)
     check_shot_backend(req.options.shot_backend, shot_backends)
+    if req.options.keyframe_backend not in ("", *contract.KEYFRAME_BACKENDS):
+        raise InvalidInput(
+            f"unknown keyframe_backend {req.options.keyframe_backend!r} "
+            f"(known: {', '.join(contract.KEYFRAME_BACKENDS)})"
+        )
     prompt = check_prompt(req.prompt, max_prompt_chars)
     check_ref("audio", req.audio)
     if len(req.character_images) > contract.MAX_CHARACTER_IMAGES:

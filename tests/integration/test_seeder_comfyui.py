@@ -8,21 +8,29 @@ import io
 import json
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import grpc
 import numpy as np
 import pytest
+from lumiere.v1 import seeder_pb2, seeder_pb2_grpc
 from PIL import Image
 
 from services.common.backend_errors import BackendFailed, BackendUnavailable
 from services.common.backend_http import RetryPolicy
 from services.common.comfyui import Cancelled, ComfyClient
 from services.common.comfyui_workflow import TemplateError, load_template, parse_template
+from services.common.settings import Settings
+from services.common.storage import LocalStore
 from services.seeder.backends import ImageRequest, make_backend
 from services.seeder.backends.comfyui import DEFAULT_WORKFLOW, ComfyUIBackend
 from services.seeder.config import SeederSettings
+from services.seeder.server import add_to_server
 from tests.support.comfyui_server import Knobs, fake_comfyui
+from tests.support.servers import running_service
+from tests.support.storyboards import storyboard_concept
 
 pytestmark = pytest.mark.integration
 
@@ -202,3 +210,33 @@ def test_shipped_templates_bind_only_known_inputs() -> None:
         t = load_template(path)
         assert t.needs("prompt") and t.needs("seed") and t.needs("width")
         assert np.all([node in t.workflow for targets in t.inputs.values() for node, _ in targets])
+
+
+async def test_a_project_may_pick_the_procedural_engine_instead(
+    settings: Settings, store: LocalStore
+) -> None:
+    concept = storyboard_concept(n_shots=2)
+    with fake_comfyui() as fake:
+        cfg = SeederSettings(backend="comfyui", base_url=fake.url, down_wait_s=0)
+        add = partial(add_to_server, cfg=cfg)
+        async with (
+            running_service(add, settings, store) as addr,
+            grpc.aio.insecure_channel(addr) as ch,
+        ):
+            stub = seeder_pb2_grpc.SeederServiceStub(ch)
+
+            def req(backend: str) -> seeder_pb2.GenerateKeyframesRequest:
+                return seeder_pb2.GenerateKeyframesRequest(
+                    project_id="proj", concept=concept, width=192, height=108, backend=backend
+                )
+
+            events = [ev async for ev in stub.GenerateKeyframes(req("procedural"), timeout=60)]
+            kfs = events[-1].result.keyframes
+            assert [k.backend for k in kfs] == ["procedural"] * 2 and fake.prompts == []
+            events = [ev async for ev in stub.GenerateKeyframes(req(""), timeout=60)]
+            assert [k.backend for k in events[-1].result.keyframes] == ["comfyui"] * 2
+            assert len(fake.prompts) == 2
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                [ev async for ev in stub.GenerateKeyframes(req("openai"), timeout=60)]
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "'openai' is not offered" in (err.value.details() or "")
