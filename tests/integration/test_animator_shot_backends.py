@@ -114,6 +114,23 @@ def test_comfyui_shot_is_generated_conformed_and_cached(store: LocalStore, reque
     assert min(changes) > 0  # it moves on every frame
 
 
+def test_ltx_template_binds_one_input_to_two_nodes(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
+    req = requests_[0]
+    req.shot_backend = "comfyui"
+    ltx = str(DEFAULT_WORKFLOW.with_name("ltxv_i2v.json"))
+    with fake_comfyui() as fake:
+        result = render_segment(
+            req, store, _noop, backends=comfy_backends(fake.url, comfyui_workflow=ltx)
+        )
+    wf = fake.prompts[0]["prompt"]
+    seconds = (req.end_frame - req.start_frame) / FPS
+    length = wf["11"]["inputs"]["length"]
+    assert (length - 1) % 8 == 0 and length >= seconds * 24 > length - 8  # LTX: 8n + 1 frames
+    assert wf["12"]["inputs"]["frame_rate"] == wf["13"]["inputs"]["fps"] == 24.0
+    assert (wf["11"]["inputs"]["width"], wf["11"]["inputs"]["height"]) == (192, 96)  # 32s
+    assert result.segment.shot.status == "generated" and "ltxv-i2v" in result.segment.shot.detail
+
+
 def test_long_shot_is_made_in_pieces_with_continuity(
     store: LocalStore, requests_, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from typing import Annotated, Any
 
 import av
@@ -72,6 +73,11 @@ NODES: dict[str, tuple[list[str], list[str]]] = {
         ["positive", "negative", "vae", "width", "height", "length", "batch_size"],
         ["clip_vision_start_image", "clip_vision_end_image", "start_image", "end_image"],
     ),
+    "LTXVImgToVideo": (
+        ["positive", "negative", "vae", "image", "width", "height", "length", "batch_size"],
+        ["strength"],
+    ),
+    "LTXVConditioning": (["positive", "negative", "frame_rate"], []),
     "CreateVideo": (["images", "fps"], ["audio"]),
     "SaveVideo": (["video", "filename_prefix", "format", "codec"], []),
 }
@@ -147,6 +153,10 @@ def mp4_of(first: np.ndarray, frames: int, fps: int) -> bytes:
     return buf.getvalue()
 
 
+# Nodes that make a video latent of `length` frames at width x height.
+VIDEO_NODES = ("WanImageToVideo", "WanFirstLastFrameToVideo", "LTXVImgToVideo")
+
+
 def _find(prompt: dict[str, Any], cls: str) -> dict[str, Any] | None:
     for node in prompt.values():
         if node["class_type"] == cls:
@@ -157,7 +167,7 @@ def _find(prompt: dict[str, Any], cls: str) -> dict[str, Any] | None:
 def _render(fake: FakeComfy, prompt: dict[str, Any]) -> tuple[str, bytes, bool]:
     """(file name, bytes, is_video) of what the workflow would save."""
     size = None
-    for cls in ("ImageScale", "EmptyLatentImage", "WanImageToVideo", "WanFirstLastFrameToVideo"):
+    for cls in ("ImageScale", "EmptyLatentImage", *VIDEO_NODES):
         node = _find(prompt, cls)
         if node is not None:
             size = (int(node["width"]), int(node["height"]))
@@ -173,7 +183,7 @@ def _render(fake: FakeComfy, prompt: dict[str, Any]) -> tuple[str, bytes, bool]:
         img = np.zeros((h, w, 3), np.uint8)
         img[...] = (seed * 37 % 256, seed * 91 % 256, 128)
         img[:, : w // 4] = 255 - img[:, : w // 4]  # an edge to see motion by
-    video = _find(prompt, "WanImageToVideo") or _find(prompt, "WanFirstLastFrameToVideo")
+    video = next((n for n in map(partial(_find, prompt), VIDEO_NODES) if n is not None), None)
     if video is not None:
         fps = int(float((_find(prompt, "CreateVideo") or {}).get("fps", 16)))
         return f"clip_{uuid.uuid4().hex[:6]}.mp4", mp4_of(img, int(video["length"]), fps), True
