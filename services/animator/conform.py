@@ -16,7 +16,9 @@ started from the previous one's last frame, so that shared frame is kept once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,8 +29,9 @@ from services.common.images import cover_fit
 # Positions this close to a source frame take that frame as is.
 EXACT = 1e-6
 # Optical flow is estimated on luma at this fraction of the output size (it is smooth; the
-# warps themselves run at full resolution).
-FLOW_SCALE = 0.5
+# warps themselves run at full resolution). A quarter costs 12 ms a 720p pair, a half 40 ms
+# (bench/clip_conform.py), for motion of a few pixels a frame that both follow.
+FLOW_SCALE = 0.25
 
 
 def positions(n_src: int, src_fps: float, n_out: int, out_fps: float) -> np.ndarray:
@@ -55,6 +58,24 @@ def fit_frames(frames: Sequence[np.ndarray], width: int, height: int) -> list[Pl
     ]
 
 
+class FittedFrames(Sequence[Planes]):
+    """`fit_frames` on demand: a trimmed clip never pays for the frames it does not show."""
+
+    def __init__(self, frames: Sequence[np.ndarray], width: int, height: int) -> None:
+        self.frames = frames
+        self.width, self.height = width, height
+        self._done: dict[int, Planes] = {}
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int) -> Planes:  # type: ignore[override]
+        i = range(len(self.frames))[i]
+        if i not in self._done:
+            self._done[i] = fit_frames([self.frames[i]], self.width, self.height)[0]
+        return self._done[i]
+
+
 def join(pieces: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
     """Frames of consecutive pieces, each piece's first frame (the previous one's last) once."""
     out: list[np.ndarray] = []
@@ -63,13 +84,23 @@ def join(pieces: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
     return out
 
 
-def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dense flow a -> b (a(x) ~ b(x + F(x))) at full size, estimated at FLOW_SCALE."""
+@dataclass(frozen=True)
+class Flow:
+    """Dense flow a -> b (a(x) ~ b(x + F(x))) as separate x/y maps at luma and chroma size."""
+
+    fx: np.ndarray
+    fy: np.ndarray
+    cfx: np.ndarray
+    cfy: np.ndarray
+
+
+def estimate_flow(a: np.ndarray, b: np.ndarray) -> Flow:
+    """Farneback on two luma planes, estimated at FLOW_SCALE and scaled up."""
     h, w = a.shape
     sw, sh = max(8, int(w * FLOW_SCALE)), max(8, int(h * FLOW_SCALE))
     sa = cv2.resize(a, (sw, sh), interpolation=cv2.INTER_AREA)
     sb = cv2.resize(b, (sw, sh), interpolation=cv2.INTER_AREA)
-    flow = cv2.calcOpticalFlowFarneback(
+    small = cv2.calcOpticalFlowFarneback(
         sa,
         sb,
         None,
@@ -81,54 +112,62 @@ def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         1.2,
         0,  # type: ignore[call-overload]
     )
-    flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-    flow[..., 0] *= w / sw
-    flow[..., 1] *= h / sh
-    return flow
+    sx, sy = cv2.split(small)
+    full = [
+        cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) * k
+        for f, k in ((sx, w / sw), (sy, h / sh))
+    ]
+    half = [
+        cv2.resize(f, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR) * (0.5 * k)
+        for f, k in ((sx, w / sw), (sy, h / sh))
+    ]
+    return Flow(full[0], full[1], half[0], half[1])
 
 
-def _warp(
-    plane: np.ndarray, flow: np.ndarray, t: float, grid: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray:
-    gx, gy = grid
-    mx = gx + t * flow[..., 0]
-    my = gy + t * flow[..., 1]
-    return cv2.remap(plane, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
+@functools.lru_cache(maxsize=4)
 def _grid(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (read-only: shared by every frame of that size)."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
     return gx, gy
 
 
-def interpolate(a: Planes, b: Planes, t: float, flow: np.ndarray | None = None) -> Planes:
+def _warp(plane: np.ndarray, fx: np.ndarray, fy: np.ndarray, t: float) -> np.ndarray:
+    """plane sampled at x + t F(x)."""
+    gx, gy = _grid(plane.shape[1], plane.shape[0])
+    mx = cv2.scaleAdd(fx, t, gx)
+    my = cv2.scaleAdd(fy, t, gy)
+    return cv2.remap(plane, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def interpolate(a: Planes, b: Planes, t: float, flow: Flow | None = None) -> Planes:
     """The frame a fraction t of the way from a to b: a pulled forward along the flow, b pulled
-    back, blended by distance. `flow` (a -> b, luma size) may be given to reuse it."""
+    back, blended by distance. `flow` (a -> b) may be given to reuse it."""
     if flow is None:
-        flow = _flow(a.y, b.y)
-    h, w = a.y.shape
+        flow = estimate_flow(a.y, b.y)
+    out = []
     # Sample a at x - t F(x) and b at x + (1 - t) F(x): both land where the motion is at time t.
-    ya = _warp(a.y, flow, -t, _grid(w, h))
-    yb = _warp(b.y, flow, 1.0 - t, _grid(w, h))
-    half = cv2.resize(flow, (w // 2, h // 2), interpolation=cv2.INTER_LINEAR) * 0.5
-    hg = _grid(w // 2, h // 2)
-    planes = []
-    for pa, pb, fl, grid in ((ya, yb, None, None), (a.u, b.u, half, hg), (a.v, b.v, half, hg)):
-        if fl is not None and grid is not None:
-            pa, pb = _warp(pa, fl, -t, grid), _warp(pb, fl, 1.0 - t, grid)
-        planes.append(cv2.addWeighted(pa, 1.0 - t, pb, t, 0.0))
-    return Planes(planes[0], planes[1], planes[2])
+    for pa, pb, fx, fy in (
+        (a.y, b.y, flow.fx, flow.fy),
+        (a.u, b.u, flow.cfx, flow.cfy),
+        (a.v, b.v, flow.cfx, flow.cfy),
+    ):
+        wa, wb = _warp(pa, fx, fy, -t), _warp(pb, fx, fy, 1.0 - t)
+        out.append(cv2.addWeighted(wa, 1.0 - t, wb, t, 0.0))
+    return Planes(out[0], out[1], out[2])
 
 
 class ConformedClip:
     """A clip as exactly `n_out` frames at the output fps and size; frame(j) on demand."""
 
-    def __init__(self, sources: list[Planes], src_fps: float, n_out: int, out_fps: float) -> None:
+    def __init__(
+        self, sources: Sequence[Planes], src_fps: float, n_out: int, out_fps: float
+    ) -> None:
         if not sources:
             raise ValueError("a clip needs at least one frame")
         self.sources = sources
         self.positions = positions(len(sources), src_fps, n_out, out_fps)
-        self._pair: tuple[int, np.ndarray] | None = None  # the last flow, reused by neighbours
+        self._pair: tuple[int, Flow] | None = None  # the last flow, reused by neighbours
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -147,5 +186,5 @@ class ConformedClip:
         if t <= EXACT or i + 1 >= len(self.sources):
             return self.sources[min(i, len(self.sources) - 1)]
         if self._pair is None or self._pair[0] != i:
-            self._pair = (i, _flow(self.sources[i].y, self.sources[i + 1].y))
+            self._pair = (i, estimate_flow(self.sources[i].y, self.sources[i + 1].y))
         return interpolate(self.sources[i], self.sources[i + 1], t, self._pair[1])

@@ -31,7 +31,7 @@ from PIL import Image
 
 from services.animator.clip_backends import ClipRequest, ShotBackend, make_shot_backend
 from services.animator.config import AnimatorSettings
-from services.animator.conform import ConformedClip, fit_frames, join
+from services.animator.conform import ConformedClip, FittedFrames, join
 from services.animator.planes import Planes, chroma_matrix
 from services.animator.render import FrameAlloc, SegmentPlan, SegmentRenderer, Shot
 from services.common import contract
@@ -197,7 +197,7 @@ def shot_clip(
             fps = fps or fps_i
             frames_of.append(frames)
             first = _png(frames[-1])  # the next piece starts where this one ends
-        sources = fit_frames(join(frames_of), plan.width, plan.height)
+        sources = FittedFrames(join(frames_of), plan.width, plan.height)
         clip = ConformedClip(sources, fps, n_out, plan.fps)
     except InvalidInput:
         raise

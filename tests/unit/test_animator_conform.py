@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.animator.conform import ConformedClip, fit_frames, join, positions
+from services.animator.conform import ConformedClip, FittedFrames, fit_frames, join, positions
 from services.animator.planes import planes_to_rgb
 from services.common import contract
 
@@ -35,9 +35,11 @@ def mean_abs(a: np.ndarray, b: np.ndarray) -> float:
 def test_a_16fps_81_frame_clip_fills_a_2_3s_shot_at_30fps_exactly() -> None:
     n_out = contract.time_to_frame(2.3, 30)
     assert n_out == 69
-    clip = ConformedClip(fit_frames(moving_clip(81), 128, 72), 16, n_out, 30)
+    sources = FittedFrames(moving_clip(81), 128, 72)
+    clip = ConformedClip(sources, 16, n_out, 30)
     assert len(clip) == 69
     frames = [clip.frame(j) for j in range(len(clip))]
+    assert len(sources._done) == 38  # the trimmed tail is never fitted
     assert all(f.size == (128, 72) for f in frames)
     # Real time: 69 frames at 30 fps cover 2.27 s of the 5.06 s clip; the rest is trimmed.
     assert clip.positions[-1] == 68 * 16 / 30
