@@ -41,6 +41,9 @@ class ShotBackend(Protocol):
     name: str
     # The longest clip one request can make; longer shots are made in pieces.
     max_seconds: float
+    # True when the next shot's keyframe shapes the clip (first-and-last-frame workflows); only
+    # then is it sent, and part of the cache key.
+    uses_last_frame: bool
 
     def identity(self) -> str:
         """Everything about the backend that changes its output (part of the cache key)."""

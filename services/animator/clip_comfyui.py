@@ -38,6 +38,7 @@ class ComfyVideoBackend:
             or RetryPolicy(retries=cfg.retries, backoff_s=0.5, down_wait_s=cfg.down_wait_s),
         )
         self.max_seconds = self.template.max_seconds
+        self.uses_last_frame = self.template.needs("end_image")
         self._slots = threading.BoundedSemaphore(cfg.concurrency)
 
     def identity(self) -> str:

@@ -86,6 +86,7 @@ class OpenAIVideosBackend:
         if not self.lengths:
             raise BackendFailed("LUMIERE_ANIMATOR_VIDEOS_SECONDS names no clip length")
         self.max_seconds = float(self.lengths[-1])
+        self.uses_last_frame = False
         self.headers = {"Authorization": f"Bearer {cfg.videos_api_key}"}
         self._slots = threading.BoundedSemaphore(cfg.concurrency)
 

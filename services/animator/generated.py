@@ -145,7 +145,11 @@ def shot_clip(
             raise InvalidInput("from_keyframe has no flat image for a generated shot")
         first = store.get_bytes(kf.image.key)
         to_kf = request.to_keyframe
-        last = store.get_bytes(to_kf.image.key) if to_kf.image.key else None
+        last = (
+            store.get_bytes(to_kf.image.key)
+            if to_kf.image.key and backend.uses_last_frame
+            else None
+        )
         pieces = max(1, math.ceil(seconds / backend.max_seconds - 1e-9))
         prompt = kf.prompt or request.concept.prompt
         frames_of: list[list[np.ndarray]] = []

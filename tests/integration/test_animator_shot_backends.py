@@ -114,6 +114,21 @@ def test_comfyui_shot_is_generated_conformed_and_cached(store: LocalStore, reque
     assert min(changes) > 0  # it moves on every frame
 
 
+def test_first_and_last_frame_workflow_gets_the_next_keyframe(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
+    req = requests_[0]
+    req.shot_backend = "comfyui"
+    flf = str(DEFAULT_WORKFLOW.with_name("wan_flf2v.json"))
+    with fake_comfyui() as fake:
+        result = render_segment(
+            req, store, _noop, backends=comfy_backends(fake.url, comfyui_workflow=flf)
+        )
+    wf = fake.prompts[0]["prompt"]
+    first, last = wf["52"]["inputs"]["image"], wf["53"]["inputs"]["image"]
+    assert fake.inputs[first] == store.get_bytes(req.from_keyframe.image.key)
+    assert fake.inputs[last] == store.get_bytes(req.to_keyframe.image.key)
+    assert result.segment.shot.status == "generated"
+
+
 def test_ltx_template_binds_one_input_to_two_nodes(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
     req = requests_[0]
     req.shot_backend = "comfyui"
