@@ -114,14 +114,18 @@ def test_comfyui_shot_is_generated_conformed_and_cached(store: LocalStore, reque
     assert min(changes) > 0  # it moves on every frame
 
 
+def with_template(store: LocalStore, req: Any, template: str) -> tuple[Any, Any]:
+    """Render `req` with a shipped template on the fake ComfyUI: (result, the fake)."""
+    req.shot_backend = "comfyui"
+    path = str(DEFAULT_WORKFLOW.with_name(template))
+    with fake_comfyui() as fake:
+        backends = comfy_backends(fake.url, comfyui_workflow=path)
+        return render_segment(req, store, _noop, backends=backends), fake
+
+
 def test_first_and_last_frame_workflow_gets_the_next_keyframe(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
     req = requests_[0]
-    req.shot_backend = "comfyui"
-    flf = str(DEFAULT_WORKFLOW.with_name("wan_flf2v.json"))
-    with fake_comfyui() as fake:
-        result = render_segment(
-            req, store, _noop, backends=comfy_backends(fake.url, comfyui_workflow=flf)
-        )
+    result, fake = with_template(store, req, "wan_flf2v.json")
     wf = fake.prompts[0]["prompt"]
     first, last = wf["52"]["inputs"]["image"], wf["53"]["inputs"]["image"]
     assert fake.inputs[first] == store.get_bytes(req.from_keyframe.image.key)
@@ -131,12 +135,7 @@ def test_first_and_last_frame_workflow_gets_the_next_keyframe(store: LocalStore,
 
 def test_ltx_template_binds_one_input_to_two_nodes(store: LocalStore, requests_) -> None:  # type: ignore[no-untyped-def]
     req = requests_[0]
-    req.shot_backend = "comfyui"
-    ltx = str(DEFAULT_WORKFLOW.with_name("ltxv_i2v.json"))
-    with fake_comfyui() as fake:
-        result = render_segment(
-            req, store, _noop, backends=comfy_backends(fake.url, comfyui_workflow=ltx)
-        )
+    result, fake = with_template(store, req, "ltxv_i2v.json")
     wf = fake.prompts[0]["prompt"]
     seconds = (req.end_frame - req.start_frame) / FPS
     length = wf["11"]["inputs"]["length"]
