@@ -54,7 +54,7 @@ async function onSubmit(event) {
   form.append("prompt", $("prompt").value);
   for (const f of $("images").files) form.append("character_images", f);
   if ($("lyrics").files[0]) form.append("lyrics", $("lyrics").files[0]);
-  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style"]) {
+  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style", "shot_backend", "keyframe_backend"]) {
     const v = $(name).value.trim();
     if (v) form.append(name, v);
   }
@@ -119,6 +119,7 @@ function renderProject(p) {
     }
   }
 
+  renderShotRecords(p);
   renderStoryboard(p);
 
   const player = $("player");
@@ -144,6 +145,22 @@ function renderProject(p) {
   for (const row of document.querySelectorAll("#projects tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === p.id);
   }
+}
+
+// Which backend made each generated shot (procedural shots say nothing new).
+function renderShotRecords(p) {
+  const box = $("shot-records");
+  box.replaceChildren();
+  const made = p.segments.filter((s) => s.shot && s.shot.status !== "procedural");
+  for (const s of made) {
+    const span = document.createElement("span");
+    const r = s.shot;
+    span.textContent = `${r.shot_id || "segment " + s.index}: ${r.backend} · ${r.status}` +
+      (r.seconds ? ` · ${r.seconds.toFixed(1)} s` : "");
+    span.title = r.detail || "";
+    box.append(span);
+  }
+  box.hidden = made.length === 0;
 }
 
 // The storyboard: fetched when the project has one and its keyframes or shot count changed.
