@@ -22,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway.api.main import include_routes
 from gateway.config import GatewaySettings
 from gateway.errors import install_error_handlers
+from gateway.guard import RequestGuard
 from gateway.metrics import MetricsMiddleware
 from gateway.security import install_log_redaction
 from gateway.state import GatewayState
@@ -66,6 +67,7 @@ def create_app(
     app.state.follower = state.follower
 
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, state=state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if config.cors_origin_list:
         app.add_middleware(

@@ -26,6 +26,21 @@ class GatewaySettings(BaseSettings):
     max_image_mb: int = Field(default=20, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     max_lyrics_kb: int = Field(default=256, ge=1)
+    # JSON (and any other non-multipart) request bodies: regenerate, storyboard edits.
+    max_json_kb: int = Field(default=1024, ge=1)
+    # Slow clients (gateway/guard.py, gateway/serving.py): a body must average this rate after
+    # the grace period and never stall longer than it; request headers must be complete within
+    # `header_timeout_s` of connecting; idle keep-alive connections close after
+    # `keep_alive_timeout_s`; beyond `max_connections` open at once new ones get 503.
+    min_body_bytes_per_s: float = Field(default=16_384.0, gt=0)
+    body_grace_s: float = Field(default=10.0, gt=0)
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    keep_alive_timeout_s: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=1000, ge=1)
+    # Failed API-key checks per client address: sustained per minute and burst; past them the
+    # answer is 429 instead of 401, so keys cannot be guessed at line rate.
+    auth_failures_per_minute: float = Field(default=30.0, gt=0)
+    auth_failure_burst: int = Field(default=10, ge=1)
     # Deadline for unary calls to the orchestrator, seconds.
     rpc_timeout_s: float = Field(default=10.0, gt=0)
     # /health also probes concept, seeder and animators (not only the orchestrator).
