@@ -387,9 +387,12 @@ def draw_shots(
                 futures[pool.submit(draw_with_backend, job, backend, cfg)] = job
         for fut in as_completed(futures):
             job = futures[fut]
-            results[job.shot.id] = store_drawn(job, fut.result(), backend.name, store)
+            drawn = fut.result()
             done += 1
+            # Reported before it is stored: once the call is gone (project cancelled or
+            # deleted) `report` raises, so nothing more is written for it.
             report(done, total, f"shot {done}/{total} ({job.shot.id})")
+            results[job.shot.id] = store_drawn(job, drawn, backend.name, store)
     except BrokenProcessPool:
         _drop_pool()  # a worker died (killed, out of memory): start fresh next call
         raise
