@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common import contract
+
 
 def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
@@ -23,8 +25,11 @@ class GatewaySettings(BaseSettings):
     rate_limit_burst: int = Field(default=60, ge=1)
     # Upload limits; the audio limit is the shared `max_upload_mb`, the number of character
     # images the contract's MAX_CHARACTER_IMAGES (what the seeder can compose).
-    max_image_mb: int = Field(default=20, ge=1)
-    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    # Character images: the seeder's limits (contract.py) unless set lower here.
+    max_image_mb: int = Field(default=contract.MAX_CHARACTER_BYTES >> 20, ge=1)
+    max_image_pixels: int = Field(
+        default=contract.MAX_CHARACTER_PIXELS, ge=1, le=contract.MAX_CHARACTER_PIXELS
+    )
     max_lyrics_kb: int = Field(default=256, ge=1)
     # JSON (and any other non-multipart) request bodies: regenerate, storyboard edits.
     max_json_kb: int = Field(default=1024, ge=1)

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -50,9 +50,15 @@ def wav_bytes(seconds: float = 1.0, sr: int = 22050) -> bytes:
     return out.getvalue()
 
 
-def png_bytes(color=(10, 200, 30), size=(64, 48), fmt="PNG") -> bytes:
+def png_bytes(color=(10, 200, 30), size=(64, 48), fmt="PNG", figure=True) -> bytes:
+    """A character picture: a figure (a dark block) on a plain background, or only the
+    background (`figure=False`, which the seeder cannot cut anything out of)."""
+    img = Image.new("RGB", size, color)
+    if figure:
+        w, h = size
+        ImageDraw.Draw(img).rectangle((w // 4, h // 4, 3 * w // 4, 3 * h // 4), (200, 40, 90))
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format=fmt)
+    img.save(out, format=fmt)
     return out.getvalue()
 
 
@@ -335,6 +341,11 @@ def test_declared_content_length_over_limit_is_rejected_before_reading(env: Env)
         (b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, "could not be decoded as an image"),
         (png_bytes(fmt="GIF"), "GIF"),
         (png_bytes()[:60], "could not be decoded as an image"),
+        # Issue 14, defect 8: what the seeder would reject is rejected at upload, with its rule.
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>', "not a readable PNG"),
+        (png_bytes(size=(5, 5)), "at least 16 px a side"),
+        (png_bytes(size=(8000, 5000)), "megapixels"),
+        (png_bytes(size=(200, 200), figure=False), "no visible figure"),
     ],
 )
 def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) -> None:
@@ -342,6 +353,7 @@ def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) 
     assert resp.status_code == 400
     detail = resp.json()["detail"]
     assert "character image 2" in detail and needle in detail
+    assert "/tmp" not in detail and str(env.store.root) not in detail  # no server paths
     assert env.uploads() == []
 
 
@@ -357,6 +369,11 @@ def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) 
         ({"aspect": "16:0"}, "aspect must look like"),
         ({"key_moments": "1"}, "at least 2"),
         ({"seed": "-1"}, "seed must be between"),
+        # Issue 14, defect 8: 0x0 is not "the default size", and only ASCII digits are numbers.
+        ({"size": "0x0"}, "width must be between"),
+        ({"size": "\uff11\uff12\uff18\uff10x720"}, "size must look like"),
+        ({"width": "\u0661\u0662\u0668\u0660", "height": "720"}, "width must be a whole number"),
+        ({"width": "640", "height": str(contract.MAX_HEIGHT + 2)}, "height must be between"),
     ],
 )
 def test_bad_options_are_400_with_a_specific_message(env: Env, form: dict, needle: str) -> None:
