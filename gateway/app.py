@@ -23,7 +23,7 @@ from gateway.api.main import include_routes
 from gateway.config import GatewaySettings
 from gateway.errors import install_error_handlers
 from gateway.guard import RequestGuard
-from gateway.metrics import MetricsMiddleware
+from gateway.metrics import MetricsMiddleware, serve_metrics_port
 from gateway.security import install_log_redaction
 from gateway.state import GatewayState
 from services.common.settings import Settings, get_settings
@@ -47,10 +47,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The aio channel belongs to the serving event loop, so it is made here, not at import.
         _ = state.orchestrator
-        try:
-            yield
-        finally:
-            await state.close()
+        async with serve_metrics_port(state):
+            try:
+                yield
+            finally:
+                await state.close()
 
     app = FastAPI(
         title="Lumiere",

@@ -54,6 +54,10 @@ class GatewaySettings(BaseSettings):
     health_timeout_s: float = Field(default=1.0, gt=0)
     # SSE keep-alive comment interval, seconds (proxies drop idle connections).
     sse_keepalive_s: float = Field(default=15.0, gt=0)
+    # 0: /metrics on the API port, behind the API key when keys are on. A port: /metrics only
+    # there (open: a port for the scraper inside the cluster, not exposed), counts refreshed
+    # every `metrics_cache_s`.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     # How long /metrics may reuse its project counts, seconds.
     metrics_cache_s: float = Field(default=5.0, ge=0)
 

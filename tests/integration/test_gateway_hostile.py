@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.config import GatewaySettings
 from services.common import contract
+from services.devstack.processes import free_port
 from tests.support.live_gateway import LiveGateway, live_gateway_with_fake, wav_bytes
 
 pytestmark = pytest.mark.integration
@@ -167,3 +169,31 @@ def test_a_body_sent_slowly_is_408(open_gw: LiveGateway) -> None:
     sock.close()
     assert got.startswith(b"HTTP/1.1 408") and closed
     assert time.monotonic() - started < 6
+
+
+def test_metrics_need_the_key_when_keys_are_on(keyed_gw: LiveGateway) -> None:
+    # Issue 14, defect 8: /metrics was open with API keys on.
+    assert httpx.get(f"{keyed_gw.url}/metrics").status_code == 401
+    ok = httpx.get(f"{keyed_gw.url}/metrics", headers={"X-API-Key": "alpha-key"})
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/plain")
+
+
+def test_metrics_can_have_their_own_port(tmp_path: Path) -> None:
+    port = free_port()
+    for live in _gateway(tmp_path, api_keys="alpha-key", metrics_port=port):
+        assert (
+            httpx.get(f"{live.url}/metrics", headers={"X-API-Key": "alpha-key"}).status_code == 404
+        )
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert scraped.status_code == 200 and "lumiere_gateway_requests" in scraped.text
+
+
+def test_the_schema_documents_errors_and_metrics(open_gw: LiveGateway) -> None:
+    spec = httpx.get(f"{open_gw.url}/openapi.json").json()
+    get = spec["paths"]["/api/v1/projects/{project_id}"]["get"]
+    assert {"400", "404"} <= set(get["responses"])
+    process = spec["paths"]["/api/v1/projects/{project_id}/process"]["post"]
+    assert "409" in process["responses"]
+    assert get["parameters"][0]["schema"]["pattern"] == contract.PROJECT_ID_PATTERN
+    metrics = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics) == [CONTENT_TYPE_LATEST] and CONTENT_TYPE_LATEST.startswith("text/plain")
