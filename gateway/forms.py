@@ -58,7 +58,8 @@ _SIDE_MAX = {"width": contract.MAX_WIDTH, "height": contract.MAX_HEIGHT}
 # ASCII digits only: `\d` and int() would also take other scripts' digits ("１２８０").
 _SIZE_RE = re.compile(r"^\s*([0-9]{1,5})\s*[xX×]\s*([0-9]{1,5})\s*$")
 _ASPECT_RE = re.compile(r"^\s*([0-9]{1,3})\s*[:/xX]\s*([0-9]{1,3})\s*$")
-_INT_RE = re.compile(r"^-?[0-9]{1,20}$")
+_INT_RE = re.compile(r"^-?[0-9]+$")
+_MAX_INT_DIGITS = 24
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,13 @@ def _int_field(form: ParsedForm, name: str, lo: int, hi: int) -> int | None:
     raw = form.text(name)
     if raw is None or raw.strip() == "":
         return None
-    if not _INT_RE.match(raw.strip()):
+    text = raw.strip()
+    if not _INT_RE.match(text):
         raise InvalidInput(f"{name} must be a whole number, got {raw[:40]!r}")
-    value = int(raw.strip())
+    # Longer than any limit (and past what int() parses quickly): out of range, unparsed.
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise InvalidInput(f"{name} must be between {lo} and {hi}, got {text[:40]}…")
+    value = int(text)
     if not lo <= value <= hi:
         raise InvalidInput(f"{name} must be between {lo} and {hi}, got {value}")
     return value
