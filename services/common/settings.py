@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # for about this long before a call fails.
     s3_outage_s: float = 60.0
 
+    # On SIGTERM a stage service finishes its in-flight calls for up to this long (the pod's
+    # terminationGracePeriodSeconds must be longer); what is still running then is handed back.
+    shutdown_grace_s: float = 25.0
+
     # Bind host for every service; loopback by default.
     host: str = "127.0.0.1"
     concept_port: int = 50051

@@ -53,8 +53,11 @@ class StageError(Exception):
 
 
 def lost_server(exc: grpc.aio.AioRpcError) -> bool:
-    """The server went away (down, killed mid-call): another replica should be tried."""
-    if exc.code() == grpc.StatusCode.UNAVAILABLE:
+    """The server went away (down, killed mid-call, drained): another replica should be tried.
+
+    CANCELLED only reaches us from the server's side (our own cancellation is asyncio's
+    CancelledError): a draining server handing its unfinished calls back."""
+    if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
         return True
     details = (exc.details() or "").lower()
     return exc.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) and any(

@@ -3,6 +3,7 @@ S3 server (moto, a process too), projects are submitted to the orchestrator over
 fault must end with every project completed — none failed, none stuck, every video whole.
 
 - one of two animators killed mid-render (and left dead);
+- one of two animators drained (SIGTERM) mid-render: its segment is handed back;
 - a stage (the seeder) down for longer than the old ~8 s failure window, then back;
 - the orchestrator restarted mid-run (SIGTERM, as a rolling update does);
 - the S3 server frozen mid-run (SIGSTOP ... SIGCONT), then answering again.
@@ -138,6 +139,8 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
         "LUMIERE_S3_REGION": settings.s3_region,
     }
     stack = ProcessStack(root / "data", animators=2, extra_env=env)
+    # The second animator drains for 1 s on SIGTERM, so a segment it renders is handed back.
+    stack.animator_procs[1].env["LUMIERE_SHUTDOWN_GRACE_S"] = "1"
     orchestrator = stack.orchestrator(
         "orch-faults",
         {
@@ -193,6 +196,21 @@ def test_one_of_two_animators_killed_mid_render(faults: Faults) -> None:
         faults.all_completed("animator killed mid-render", ids)
     finally:
         victim.start()
+
+
+def test_an_animator_drained_mid_render_hands_its_segment_back(faults: Faults) -> None:
+    draining = faults.stack.animator_procs[1]
+    ids = faults.submit(2, "drain-animator")
+    faults.wait_until(
+        "a segment rendering on the second animator",
+        lambda: _rendering_on(faults, ids, draining.address),
+        90,
+    )
+    draining.stop()  # SIGTERM: NOT_SERVING, no new segments, the running one handed back
+    try:
+        faults.all_completed("animator drained (SIGTERM)", ids)
+    finally:
+        draining.start()
 
 
 def test_a_stage_down_longer_than_the_old_failure_window(faults: Faults) -> None:

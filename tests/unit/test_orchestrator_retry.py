@@ -95,3 +95,8 @@ def test_the_outage_window_is_a_setting_of_minutes() -> None:
     config = OrchestratorConfig()
     assert config.stage_outage_s >= 120
     assert RetryPolicy.from_config(config).outage_s == config.stage_outage_s
+
+
+def test_a_call_a_draining_server_handed_back_is_retried() -> None:
+    # A server stopping (SIGTERM) cancels the calls still running after its grace period.
+    assert FAST.is_retryable(_error(grpc.StatusCode.CANCELLED, "Cancelled on the server side"))
