@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
@@ -32,6 +32,7 @@ from services.common import contract, stages
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from tests.support.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
+from tests.support.pictures import character_png
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +52,7 @@ def wav_bytes(seconds: float = 1.0, sr: int = 22050) -> bytes:
 
 
 def png_bytes(color=(10, 200, 30), size=(64, 48), fmt="PNG", figure=True) -> bytes:
-    """A character picture: a figure (a dark block) on a plain background, or only the
-    background (`figure=False`, which the seeder cannot cut anything out of)."""
-    img = Image.new("RGB", size, color)
-    if figure:
-        w, h = size
-        ImageDraw.Draw(img).rectangle((w // 4, h // 4, 3 * w // 4, 3 * h // 4), (200, 40, 90))
-    out = io.BytesIO()
-    img.save(out, format=fmt)
-    return out.getvalue()
+    return character_png(size, fmt, figure, color)
 
 
 class Env:

@@ -4,21 +4,15 @@ defect 3: DELETE answered 204, then the keyframes still being drawn were written
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from lumiere.v1 import orchestrator_pb2
 
-from services.animator.server import add_to_server as animator_add
 from services.common import contract
-from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import LocalStore
-from services.concept.server import add_to_server as concept_add
-from services.orchestrator import server as orch_server
-from services.seeder.server import add_to_server as seeder_add
-from tests.conftest import running_service
+from tests.support.real_services import real_orchestrator
 from tests.support.songs import write_short_song
 
 pytestmark = pytest.mark.integration
@@ -40,18 +34,7 @@ async def test_delete_during_the_seeder_leaves_no_files(
     write_short_song(tmp_path / "song.wav", seed=4)
     pid = contract.new_project_id()
     audio = store.put_file(contract.audio_key(pid, "wav"), tmp_path / "song.wav", "audio/wav")
-    async with AsyncExitStack() as stack:
-        c = await stack.enter_async_context(running_service(concept_add, settings, store))
-        s = await stack.enter_async_context(running_service(seeder_add, settings, store))
-        a = await stack.enter_async_context(running_service(animator_add, settings, store))
-        cfg = settings.model_copy(update={"concept_addr": c, "seeder_addr": s, "animator_addrs": a})
-        addr = await stack.enter_async_context(
-            running_service(orch_server.add_to_server, cfg, store)
-        )
-        channel = aio_channel(addr)
-        stack.push_async_callback(orch_server.stop_engines)
-        stack.push_async_callback(channel.close)
-        stub = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
+    async with real_orchestrator(settings, store) as stub:
         await stub.CreateProject(
             pb.CreateProjectRequest(
                 project_id=pid,

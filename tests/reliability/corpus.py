@@ -4,15 +4,12 @@ test_bad_input_corpus.py runs them against a live stack."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageDraw
-
 from services.common import contract
 from tests.support.live_gateway import wav_bytes
-from tests.support.pictures import person_png
+from tests.support.pictures import character_png, person_png
 
 PROJECTS = "/api/v1/projects"
 # Placeholders in a case's path: a completed project and a valid id nobody created.
@@ -37,13 +34,7 @@ class Case:
 
 
 def picture(size: tuple[int, int] = (64, 48), fmt: str = "PNG", figure: bool = True) -> bytes:
-    img = Image.new("RGB", size, (20, 160, 40))
-    if figure:
-        w, h = size
-        ImageDraw.Draw(img).rectangle((w // 4, h // 4, 3 * w // 4, 3 * h // 4), (200, 30, 80))
-    out = io.BytesIO()
-    img.save(out, format=fmt)
-    return out.getvalue()
+    return character_png(size, fmt, figure)
 
 
 AUDIO = ("audio", "song.wav", wav_bytes(), "audio/wav")

@@ -183,34 +183,30 @@ def _rendering_on(faults: Faults, ids: list[str], target: str) -> bool:
     return False
 
 
-def test_one_of_two_animators_killed_mid_render(faults: Faults) -> None:
-    victim = faults.stack.animator_procs[0]
-    ids = faults.submit(3, "kill-animator")
+@pytest.mark.parametrize(
+    ("replica", "how", "fault"),
+    [
+        # Killed, and left dead until every project is done.
+        (0, ServiceProcess.kill, "animator killed mid-render"),
+        # SIGTERM: NOT_SERVING, no new segments, the running one handed back after 1 s.
+        (1, ServiceProcess.stop, "animator drained (SIGTERM)"),
+    ],
+)
+def test_one_of_two_animators_lost_mid_render(
+    faults: Faults, replica: int, how: Callable[[ServiceProcess], None], fault: str
+) -> None:
+    victim = faults.stack.animator_procs[replica]
+    ids = faults.submit(3 if replica == 0 else 2, f"animator-{replica}")
     faults.wait_until(
-        "a segment rendering on the first animator",
+        f"a segment rendering on animator {replica}",
         lambda: _rendering_on(faults, ids, victim.address),
         90,
     )
-    victim.kill()  # and it stays dead until every project is done
+    how(victim)
     try:
-        faults.all_completed("animator killed mid-render", ids)
+        faults.all_completed(fault, ids)
     finally:
         victim.start()
-
-
-def test_an_animator_drained_mid_render_hands_its_segment_back(faults: Faults) -> None:
-    draining = faults.stack.animator_procs[1]
-    ids = faults.submit(2, "drain-animator")
-    faults.wait_until(
-        "a segment rendering on the second animator",
-        lambda: _rendering_on(faults, ids, draining.address),
-        90,
-    )
-    draining.stop()  # SIGTERM: NOT_SERVING, no new segments, the running one handed back
-    try:
-        faults.all_completed("animator drained (SIGTERM)", ids)
-    finally:
-        draining.start()
 
 
 def test_a_stage_down_longer_than_the_old_failure_window(faults: Faults) -> None:
