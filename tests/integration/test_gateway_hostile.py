@@ -151,18 +151,23 @@ def test_headers_sent_slowly_are_cut_off(open_gw: LiveGateway) -> None:
     assert closed and time.monotonic() - started < 6
 
 
-def test_a_body_sent_slowly_is_408(open_gw: LiveGateway) -> None:
-    pid = _project(open_gw)
+@pytest.mark.parametrize("form", [False, True])
+def test_a_body_sent_slowly_is_408(open_gw: LiveGateway, form: bool) -> None:
+    if form:  # the create form, which the gateway parses as it streams in
+        path, kind, first = f"{API}/projects", "multipart/form-data; boundary=b", "--b\r\n"
+    else:
+        path = f"{API}/projects/{_project(open_gw)}/segments/0/regenerate"
+        kind, first = "application/json", "{"
     sock = _raw(open_gw.url)
     sock.sendall(
-        f"POST {API}/projects/{pid}/segments/0/regenerate HTTP/1.1\r\nHost: x\r\n"
-        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{".encode()
+        f"POST {path} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Type: {kind}\r\nContent-Length: 1000\r\n\r\n{first}".encode()
     )
     started = time.monotonic()
     for _ in range(4):
         time.sleep(0.5)
         try:
-            sock.sendall(b" ")
+            sock.sendall(b"x")  # valid where it lands (a JSON string, a part header name)
         except OSError:
             break
     closed, got = _closed_within(sock, 5)
