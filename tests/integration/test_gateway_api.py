@@ -124,6 +124,9 @@ class Completed:
 @pytest.fixture
 def completed(env: Env, pid: str) -> Completed:
     """A project run to completion while an SSE client followed it."""
+    # Steps long enough for the client to subscribe before the first progress event: a
+    # follower sees the current state and what happens after, not progress already past.
+    env.fake.step_s = 0.15
     resp = env.client.post(env.url(pid, "/process"))
     assert resp.status_code == 202, resp.text
     with env.client.stream("GET", env.url(pid, "/events")) as stream:
