@@ -219,7 +219,8 @@ class ReplicaAttempts:
         self.tried: list[str] = []
 
     def where(self) -> str:
-        return ", ".join(self.tried)
+        # Each replica once: a call waiting out an outage may try the same ones many times.
+        return ", ".join(dict.fromkeys(self.tried))
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[Replica]:
