@@ -6,6 +6,8 @@ fault must end with every project completed — none failed, none stuck, every v
 - one of two animators drained (SIGTERM) mid-render: its segment is handed back;
 - a stage (the seeder) down for longer than the old ~8 s failure window, then back;
 - the orchestrator restarted mid-run (SIGTERM, as a rolling update does);
+- the S3 endpoint stopped mid-run (connections refused and cut, a proxy in front of moto that
+  keeps the objects), then back on the same port;
 - the S3 server frozen mid-run (SIGSTOP ... SIGCONT), then answering again.
 
 The outage lengths are bounded so the module stays around a minute and a half; set
@@ -34,6 +36,7 @@ from services.common.storage import S3Store
 from services.devstack.processes import ProcessStack, ServiceProcess
 from tests.support.s3_server import free_port, s3_settings
 from tests.support.songs import write_short_song
+from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 pb = orchestrator_pb2
@@ -49,6 +52,8 @@ class Faults:
     stack: ProcessStack
     orchestrator: ServiceProcess
     s3: subprocess.Popen[bytes]
+    # What the services reach S3 through: stopping it is S3 going away.
+    s3_endpoint: TcpProxy
     store: S3Store
     song: Path
     # Every fault's tally, for the closing table: (fault, projects, completed).
@@ -129,7 +134,8 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
     root = tmp_path_factory.mktemp("faults")
     port = free_port()
     s3 = _moto(port)
-    settings = s3_settings(f"127.0.0.1:{port}", root / "data", "lumiere-faults")
+    proxy = TcpProxy(port).start()
+    settings = s3_settings(proxy.endpoint, root / "data", "lumiere-faults")
     env = {
         "LUMIERE_STORAGE_BACKEND": "s3",
         "LUMIERE_S3_ENDPOINT": settings.s3_endpoint,
@@ -155,9 +161,10 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
         write_short_song(root / "song.wav", seed=11)
         stack.start_stages()
         orchestrator.start()
-        yield Faults(stack, orchestrator, s3, store, root / "song.wav", tally)
+        yield Faults(stack, orchestrator, s3, proxy, store, root / "song.wav", tally)
     finally:
         stack.stop_all()
+        proxy.stop()
         s3.send_signal(signal.SIGCONT)
         s3.terminate()
         s3.wait(10)
@@ -239,6 +246,21 @@ def test_the_orchestrator_restarted_mid_run(faults: Faults) -> None:
     faults.orchestrator.stop()  # SIGTERM: leases handed back, as in a rolling update
     faults.orchestrator.start()
     faults.all_completed("orchestrator restarted", ids)
+
+
+def test_the_s3_endpoint_stopped_mid_run(faults: Faults) -> None:
+    ids = faults.submit(2, "s3-stopped")
+    faults.wait_until(
+        "the first project to get past its concept",
+        lambda: faults.project(ids[0]).state != PS.PROJECT_STATE_PROCESSING,
+        60,
+    )
+    faults.s3_endpoint.stop()
+    try:
+        time.sleep(OUTAGE_S)
+    finally:
+        faults.s3_endpoint.start()
+    faults.all_completed(f"S3 stopped {OUTAGE_S:.0f} s", ids)
 
 
 def test_the_s3_server_frozen_mid_run(faults: Faults) -> None:
