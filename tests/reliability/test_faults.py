@@ -248,31 +248,28 @@ def test_the_orchestrator_restarted_mid_run(faults: Faults) -> None:
     faults.all_completed("orchestrator restarted", ids)
 
 
-def test_the_s3_endpoint_stopped_mid_run(faults: Faults) -> None:
-    ids = faults.submit(2, "s3-stopped")
+def _s3_outage(faults: Faults, kind: str) -> tuple[Callable[[], object], Callable[[], object]]:
+    """How S3 goes away and comes back: stopped (refused, connections cut) or frozen."""
+    if kind == "stopped":
+        return faults.s3_endpoint.stop, faults.s3_endpoint.start
+    return (
+        lambda: faults.s3.send_signal(signal.SIGSTOP),
+        lambda: faults.s3.send_signal(signal.SIGCONT),
+    )
+
+
+@pytest.mark.parametrize("kind", ["stopped", "frozen"])
+def test_the_s3_server_gone_mid_run(faults: Faults, kind: str) -> None:
+    ids = faults.submit(2, f"s3-{kind}")
     faults.wait_until(
         "the first project to get past its concept",
         lambda: faults.project(ids[0]).state != PS.PROJECT_STATE_PROCESSING,
         60,
     )
-    faults.s3_endpoint.stop()
+    down, up = _s3_outage(faults, kind)
+    down()
     try:
         time.sleep(OUTAGE_S)
     finally:
-        faults.s3_endpoint.start()
-    faults.all_completed(f"S3 stopped {OUTAGE_S:.0f} s", ids)
-
-
-def test_the_s3_server_frozen_mid_run(faults: Faults) -> None:
-    ids = faults.submit(2, "s3-frozen")
-    faults.wait_until(
-        "the first project to get past its concept",
-        lambda: faults.project(ids[0]).state != PS.PROJECT_STATE_PROCESSING,
-        60,
-    )
-    faults.s3.send_signal(signal.SIGSTOP)
-    try:
-        time.sleep(OUTAGE_S)
-    finally:
-        faults.s3.send_signal(signal.SIGCONT)
-    faults.all_completed(f"S3 frozen {OUTAGE_S:.0f} s", ids)
+        up()
+    faults.all_completed(f"S3 {kind} {OUTAGE_S:.0f} s", ids)
