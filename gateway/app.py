@@ -22,7 +22,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway.api.main import include_routes
 from gateway.config import GatewaySettings
 from gateway.errors import install_error_handlers
-from gateway.metrics import MetricsMiddleware
+from gateway.guard import RequestGuard
+from gateway.metrics import MetricsMiddleware, serve_metrics_port
 from gateway.security import install_log_redaction
 from gateway.state import GatewayState
 from services.common.settings import Settings, get_settings
@@ -46,10 +47,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The aio channel belongs to the serving event loop, so it is made here, not at import.
         _ = state.orchestrator
-        try:
-            yield
-        finally:
-            await state.close()
+        async with serve_metrics_port(state):
+            try:
+                yield
+            finally:
+                await state.close()
 
     app = FastAPI(
         title="Lumiere",
@@ -66,6 +68,7 @@ def create_app(
     app.state.follower = state.follower
 
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, state=state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     if config.cors_origin_list:
         app.add_middleware(

@@ -12,7 +12,15 @@ from fastapi.responses import Response, StreamingResponse
 from services.common.storage import ArtifactStore
 
 _CHUNK = 256 * 1024
-_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+# ASCII digits only (`\d` would take any script's digits, which HTTP does not).
+_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$")
+# Positions past any artifact we store; longer digit strings are not parsed at all (a 5000-digit
+# number would trip Python's int-digits limit and answer 500).
+_MAX_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -30,12 +38,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None  # not a byte range we understand: ignore it, as RFC 9110 allows
     first, last = m.group(1), m.group(2)
     if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-        if last and int(last) < start:
+        start = _position(first)
+        end = min(_position(last), size - 1) if last else size - 1
+        if last and _position(last) < start:
             return None
     else:  # suffix range: the last N bytes
-        n = int(last)
+        n = _position(last)
         if n == 0:
             raise HTTPException(416, "range not satisfiable", {"Content-Range": f"bytes */{size}"})
         start = max(size - n, 0)

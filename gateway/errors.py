@@ -12,6 +12,7 @@ import logging
 
 import grpc
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gateway.uploads import MissingField, RequestTooLarge, UnsupportedMediaType
@@ -107,6 +108,26 @@ async def _expected_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc), headers)
 
 
+# A validation message quotes at most this much of what was sent.
+_MAX_MESSAGE_CHARS = 200
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 shape (`detail`: a list of `loc`/`msg`/`type`), without `input`/`ctx`:
+    the default echoes the whole offending value back, megabytes of it for a huge body."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": list(err.get("loc", ()))[:8],
+            "msg": str(err.get("msg", ""))[:_MAX_MESSAGE_CHARS],
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()[:20]
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(grpc.aio.AioRpcError, _rpc_error)
     app.add_exception_handler(LumiereError, _expected_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -57,8 +57,11 @@ _LONG_SIDE = {
     common_pb2.QUALITY_FINAL: 1280,
 }
 _SIDE_MAX = {"width": contract.MAX_WIDTH, "height": contract.MAX_HEIGHT}
-_SIZE_RE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
-_ASPECT_RE = re.compile(r"^\s*(\d{1,3})\s*[:/xX]\s*(\d{1,3})\s*$")
+# ASCII digits only: `\d` and int() would also take other scripts' digits ("１２８０").
+_SIZE_RE = re.compile(r"^\s*([0-9]{1,5})\s*[xX×]\s*([0-9]{1,5})\s*$")
+_ASPECT_RE = re.compile(r"^\s*([0-9]{1,3})\s*[:/xX]\s*([0-9]{1,3})\s*$")
+_INT_RE = re.compile(r"^-?[0-9]+$")
+_MAX_INT_DIGITS = 24
 
 
 @dataclass(frozen=True)
@@ -146,10 +149,13 @@ def _int_field(form: ParsedForm, name: str, lo: int, hi: int) -> int | None:
     raw = form.text(name)
     if raw is None or raw.strip() == "":
         return None
-    try:
-        value = int(raw.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"{name} must be a whole number, got {raw[:40]!r}") from exc
+    text = raw.strip()
+    if not _INT_RE.match(text):
+        raise InvalidInput(f"{name} must be a whole number, got {raw[:40]!r}")
+    # Longer than any limit (and past what int() parses quickly): out of range, unparsed.
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise InvalidInput(f"{name} must be between {lo} and {hi}, got {text[:40]}…")
+    value = int(text)
     if not lo <= value <= hi:
         raise InvalidInput(f"{name} must be between {lo} and {hi}, got {value}")
     return value
@@ -188,8 +194,9 @@ def _frame_size(form: ParsedForm, quality: int) -> tuple[int, int]:
             width, height = round(long_side * aw / ah / 2) * 2, long_side
     if bool(width) != bool(height):
         raise InvalidInput("give both width and height (or size, or aspect)")
-    if not (width and height):
+    if not (width and height) and not size:  # size=0x0 is checked below, not the default
         return 0, 0
+    assert width is not None and height is not None
     for name, v in (("width", width), ("height", height)):
         if not contract.MIN_SIDE <= v <= _SIDE_MAX[name]:
             raise InvalidInput(

@@ -7,12 +7,14 @@ opened with Pillow and fully verified; lyrics must be UTF-8 text. Every failure 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from services.common import audio_probe
+from services.common import audio_probe, character_image
+from services.common.character_image import CharacterLimits
 from services.common.errors import InvalidInput
 
 AUDIO_EXTENSIONS = {
@@ -71,20 +73,14 @@ class ImageInfo:
 
 
 def check_image(path: Path, label: str, max_pixels: int) -> ImageInfo:
-    """Open and fully decode an image; only PNG, JPEG and WebP within the pixel limit pass."""
-    try:
-        with Image.open(path) as img:
-            fmt = img.format or ""
-            width, height = img.size
-            if fmt not in IMAGE_FORMATS:
-                raise InvalidInput(f"{label} is a {fmt or 'unknown'} image; use PNG, JPEG or WebP")
-            if width * height > max_pixels:
-                raise InvalidInput(f"{label} is {width}x{height}; the limit is {max_pixels} pixels")
-            img.load()  # decodes every pixel: truncated or corrupt files fail here
-    except InvalidInput:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InvalidInput(f"{label} could not be decoded as an image: {exc}") from exc
+    """A character image must pass the seeder's own rules (services/common/character_image.py):
+    PNG, JPEG or WebP, within the pixel limits, fully decodable, with a figure to cut out."""
+    data = path.read_bytes()
+    limits = CharacterLimits(max_bytes=max(len(data), 1), max_pixels=max_pixels)
+    character_image.figure_rgba(data, label, limits)
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = img.format or ""
+        width, height = img.size
     ext, content_type = IMAGE_FORMATS[fmt]
     return ImageInfo(fmt, width, height, ext, content_type)
 

@@ -9,15 +9,21 @@ are read from the orchestrator at scrape time, cached for a few seconds.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import Counter as Tally
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.views import ACTIVE_STATES, state_name
+
+if TYPE_CHECKING:
+    from gateway.state import GatewayState
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -140,3 +146,27 @@ class MetricsMiddleware:
             method = method if method in KNOWN_METHODS else "other"
             self.metrics.requests.labels(method, path, str(status)).inc()
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - start)
+
+
+@contextlib.asynccontextmanager
+async def serve_metrics_port(state: GatewayState) -> AsyncIterator[None]:
+    """With `metrics_port` set: /metrics on that port (prometheus_client's own server, in a
+    thread) and the project counts refreshed in the background; otherwise nothing."""
+    port = state.config.metrics_port
+    if not port:
+        yield
+        return
+    server, thread = start_http_server(port, state.settings.host, registry=state.metrics.registry)
+
+    async def refresh() -> None:
+        while True:
+            await state.metrics.refresh_project_counts(state.orchestrator, 0)
+            await asyncio.sleep(max(state.config.metrics_cache_s, 1.0))
+
+    task = asyncio.create_task(refresh(), name="metrics-refresh")
+    try:
+        yield
+    finally:
+        task.cancel()
+        server.shutdown()
+        thread.join(timeout=5)

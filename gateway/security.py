@@ -60,9 +60,19 @@ class TokenBucket:
 
 
 class Security:
-    def __init__(self, api_keys: list[str], per_minute: float, burst: int) -> None:
+    def __init__(
+        self,
+        api_keys: list[str],
+        per_minute: float,
+        burst: int,
+        failures_per_minute: float = 30.0,
+        failure_burst: int = 10,
+    ) -> None:
         self.keys = {key_id(k): k for k in api_keys}
         self.limiter = TokenBucket(per_minute, burst) if per_minute > 0 else None
+        # Failed key checks, per client address: counted before the 401 is decided, so guessing
+        # keys in parallel runs into 429 after a few tries.
+        self.failures = TokenBucket(failures_per_minute, failure_burst)
 
     @property
     def enabled(self) -> bool:
@@ -78,31 +88,37 @@ class Security:
         return request.query_params.get("api_key")
 
     def authenticate(self, request: Request) -> Principal:
+        client = request.client.host if request.client else "unknown"
         if not self.enabled:
-            client = request.client.host if request.client else "unknown"
             principal = Principal(owner="", bucket=f"ip:{client}")
         else:
             key = self._presented_key(request)
-            if not key:
-                raise HTTPException(
-                    401,
-                    "an API key is required: send it as X-API-Key or Authorization: Bearer",
-                    {"WWW-Authenticate": "Bearer"},
-                )
-            kid = key_id(key)
+            kid = key_id(key) if key else ""
             known = self.keys.get(kid)
-            if known is None or not hmac.compare_digest(known, key):
+            if not key or known is None or not hmac.compare_digest(known, key):
+                _limited(self.failures, f"ip:{client}")
+                if not key:
+                    raise HTTPException(
+                        401,
+                        "an API key is required: send it as X-API-Key or Authorization: Bearer",
+                        {"WWW-Authenticate": "Bearer"},
+                    )
                 raise HTTPException(401, "the API key is not valid", {"WWW-Authenticate": "Bearer"})
             principal = Principal(owner=kid, bucket=f"key:{kid}")
         if self.limiter is not None:
-            wait = self.limiter.take(principal.bucket)
-            if wait > 0:
-                raise HTTPException(
-                    429,
-                    f"rate limit exceeded; retry in {math.ceil(wait)} s",
-                    {"Retry-After": str(math.ceil(wait))},
-                )
+            _limited(self.limiter, principal.bucket)
         return principal
+
+
+def _limited(bucket: TokenBucket, name: str) -> None:
+    """Take a token from `name`'s bucket or answer 429 with when to retry."""
+    wait = bucket.take(name)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"rate limit exceeded; retry in {math.ceil(wait)} s",
+            {"Retry-After": str(math.ceil(wait))},
+        )
 
 
 _KEY_IN_QUERY = re.compile(r"(api_key=)[^&\s\"]*")

@@ -34,7 +34,11 @@ class GatewayState:
         cls, settings: Settings, config: GatewaySettings, store: ArtifactStore
     ) -> GatewayState:
         security = Security(
-            config.api_key_list, config.rate_limit_per_minute, config.rate_limit_burst
+            config.api_key_list,
+            config.rate_limit_per_minute,
+            config.rate_limit_burst,
+            config.auth_failures_per_minute,
+            config.auth_failure_burst,
         )
         metrics = Metrics()
         return cls(

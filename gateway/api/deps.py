@@ -55,8 +55,11 @@ MetricsDep = Annotated[Metrics, _part(lambda s: s.metrics)]
 
 
 def get_principal(request: Request, security: SecurityDep) -> Principal:
-    """Authenticate (when keys are configured) and rate-limit; see gateway.security."""
-    return security.authenticate(request)
+    """Authenticate (when keys are configured) and rate-limit; see gateway.security.
+
+    A request with a body was already authenticated from its headers by `gateway.guard`."""
+    checked: Principal | None = getattr(request.state, "principal", None)
+    return checked if checked is not None else security.authenticate(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -47,6 +47,12 @@ DEFAULT_WIDTH, DEFAULT_HEIGHT, DEFAULT_FPS = 1280, 720, 30
 MIN_SIDE = 16
 MAX_WIDTH, MAX_HEIGHT, MAX_FPS = 3840, 2160, 60
 MAX_KEY_MOMENTS = 64
+# Character images (services/common/character_image.py): what the gateway accepts at upload is
+# what the seeder can compose.
+MIN_CHARACTER_SIDE = 16
+MAX_CHARACTER_PIXELS = 4096 * 4096
+MAX_CHARACTER_SIDE = 8192
+MAX_CHARACTER_BYTES = 20 * 1024 * 1024
 MAX_STYLE_CHARS = 500
 # 20 minutes at 60 fps: the longest video, in frames.
 MAX_TOTAL_FRAMES = 20 * 60 * 60

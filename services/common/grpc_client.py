@@ -53,6 +53,10 @@ CHANNEL_OPTIONS = [
     ("grpc.enable_retries", 1),
     ("grpc.service_config", _SERVICE_CONFIG),
     ("grpc.keepalive_time_ms", 30_000),
+    # A restarted server is found again within ~2 s (gRPC's default backoff grows to 120 s,
+    # so a stage back after a 30 s outage could otherwise stay unused for a minute).
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
 ]
 
 

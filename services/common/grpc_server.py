@@ -71,7 +71,10 @@ async def serve(
     grace_seconds: float = 10.0,
     on_started: Callable[[], Any] | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT, then drain gracefully."""
+    """Run until SIGTERM/SIGINT, then drain: health NOT_SERVING (callers pick another replica),
+    no new calls, in-flight calls get `grace_seconds` to finish (an animator its segment). A
+    call still running then is cancelled, which its caller sees as CANCELLED from the server
+    and retries elsewhere: the work is handed back, not lost."""
     server, health_servicer, port = await start_server(address, register, service_names)
     log.info("%s listening on %s (port %d)", name, address, port)
     if on_started is not None:
@@ -111,4 +114,6 @@ async def serve_stage(
     def register(server: grpc.aio.Server) -> Sequence[str]:
         return add_to_server(server, settings, store)
 
-    await serve(name, f"{settings.host}:{port(settings)}", register)
+    await serve(
+        name, f"{settings.host}:{port(settings)}", register, grace_seconds=settings.shutdown_grace_s
+    )

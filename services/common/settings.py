@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     s3_bucket: str = "lumiere"
     s3_region: str = "us-east-1"
     s3_secure: bool = False
+    # An S3 that refuses connections or answers 5xx (restart, failover) is retried with backoff
+    # for about this long before a call fails.
+    s3_outage_s: float = 60.0
+
+    # On SIGTERM a stage service finishes its in-flight calls for up to this long (the pod's
+    # terminationGracePeriodSeconds must be longer); what is still running then is handed back.
+    shutdown_grace_s: float = 25.0
 
     # Bind host for every service; loopback by default.
     host: str = "127.0.0.1"

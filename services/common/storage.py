@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import urllib3
 from lumiere.v1 import common_pb2
 
 from services.common.errors import InvalidInput, NotFound
@@ -177,6 +179,7 @@ class S3Store:
             secret_key=settings.s3_secret_key,
             secure=settings.s3_secure,
             region=settings.s3_region,
+            http_client=_s3_http(settings.s3_outage_s),
         )
         if not self.client.bucket_exists(self.bucket):
             with contextlib.suppress(Exception):  # another replica may create it first
@@ -287,6 +290,33 @@ class S3Store:
         if errors:
             raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}")
         return len(names)
+
+
+def _s3_http(outage_s: float) -> urllib3.PoolManager:
+    """minio's HTTP client, retrying through an S3 outage of up to `outage_s` seconds.
+
+    minio's own default gives up after 5 quick retries (about a second), so a restarting or
+    briefly unreachable S3 failed every stage that stored an artifact. Every call we make is
+    idempotent (whole-object PUTs under content-addressed or fixed keys, GETs, deletes), so all
+    methods are retried. A server that accepts but stalls is waited for up to the read timeout.
+    """
+    backoff_max = 4.0
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5.0, read=120.0),
+        maxsize=10,
+        retries=urllib3.Retry(
+            total=None,
+            connect=max(1, math.ceil(outage_s / backoff_max)) + 3,
+            read=2,
+            status=max(1, math.ceil(outage_s / backoff_max)) + 3,
+            other=2,
+            backoff_factor=0.5,
+            backoff_max=backoff_max,
+            status_forcelist=[500, 502, 503, 504],
+            allowed_methods=None,
+            raise_on_status=False,
+        ),
+    )
 
 
 def open_store(settings: Settings) -> ArtifactStore:

@@ -26,6 +26,13 @@ class OrchestratorConfig(BaseSettings):
     max_attempts: int = Field(default=4, ge=1)
     retry_backoff_s: float = Field(default=0.5, ge=0)
     retry_backoff_max_s: float = Field(default=5.0, ge=0)
+    # A stage that cannot be reached (restart, rolling update, slow pod start) is waited for
+    # this long, retrying with the backoff above, before its projects fail; they keep their
+    # state meanwhile and resume when it is back.
+    stage_outage_s: float = Field(default=300.0, ge=0)
+    # After a delete, the project's files are removed again after each of these pauses (s):
+    # a stage call of the cancelled run may still store what it had in hand.
+    delete_sweeps_s: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
     # Persist progress at most this often per project (state changes are always persisted).
     progress_persist_s: float = Field(default=0.5, ge=0)
     # Preview renders: width (height follows the aspect ratio) and frame rate.

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from lumiere.v1 import common_pb2, concept_pb2_grpc, orchestrator_pb2, seeder_pb2_grpc
 
+from services.common import contract
 from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import ArtifactStore
@@ -70,6 +71,7 @@ class Engine:
         self._local: dict[str, LocalRun] = {}
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._sweeps: set[asyncio.Task[None]] = set()
         self.started: asyncio.Task[None] | None = None
         self._stopping = False
         # API calls (GetProject polls above all) get their own threads, so status reads never
@@ -113,13 +115,13 @@ class Engine:
         self._stopping = True
         if self.started is not None:
             await asyncio.gather(self.started, return_exceptions=True)
-        for loop_task in self._loops:
+        for loop_task in [*self._loops, *self._sweeps]:
             loop_task.cancel()
         for local in self._local.values():
             local.reason = local.reason or ("shutdown" if release else "crash")
             local.task.cancel()
         await asyncio.gather(*(lo.task for lo in self._local.values()), return_exceptions=True)
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.gather(*self._loops, *self._sweeps, return_exceptions=True)
         await self._concept_channel.close()
         await self._seeder_channel.close()
         await self.pool.close()
@@ -140,6 +142,32 @@ class Engine:
             return await self.api(self.db.get, pid)
 
         return watch(project_id, self.hub, read, self.config.poll_s * 2)
+
+    def remove_files(self, project_id: str) -> int:
+        """Delete every stored file of a project (blocking); how many there were."""
+        return sum(
+            self.store.delete_prefix(prefix) for prefix in contract.project_prefixes(project_id)
+        )
+
+    def sweep_later(self, project_id: str) -> None:
+        """Remove a deleted project's files again a few times over the next seconds.
+
+        Its run is cancelled before the first removal, but a stage service may finish writing
+        the file it had in hand (a keyframe, a segment) after that; those late writes go here.
+        """
+
+        async def sweep() -> None:
+            for delay in self.config.delete_sweeps_s:
+                await asyncio.sleep(delay)
+                if await self.api(self.db.get, project_id) is not None:
+                    return  # a project of that id exists again: its files are its own
+                late = await self.api(self.remove_files, project_id)
+                if late:
+                    log.info("removed %d late file(s) of deleted project %s", late, project_id)
+
+        task = asyncio.create_task(sweep(), name=f"sweep-{project_id}")
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
 
     def cancel_local(self, project_id: str, reason: str) -> asyncio.Task[None] | None:
         local = self._local.get(project_id)

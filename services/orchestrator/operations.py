@@ -167,9 +167,9 @@ class Operations:
         if task is not None:
             await asyncio.wait({task}, timeout=5)
         await self.engine.api(self.db.delete, project_id)
-        removed = 0
-        for prefix in contract.project_prefixes(project_id):
-            removed += await self.engine.api(self.engine.store.delete_prefix, prefix)
+        removed = await self.engine.api(self.engine.remove_files, project_id)
+        # A stage call of the cancelled run may still be storing what it had in hand.
+        self.engine.sweep_later(project_id)
         self.engine.hub.publish(
             orchestrator_pb2.WatchProjectEvent(
                 project_id=project_id, state=PS.PROJECT_STATE_CANCELLED, message="project deleted"

@@ -128,9 +128,13 @@ class Pipeline:
                 "application/json",
             )
         shots = len(concept.storyboard.shots)
+        moments = len(concept.key_moments)
+        asked = run.row.spec.options.key_moment_count
+        # A short song has room for fewer moments than asked for: say so rather than silently.
+        fewer = f" ({asked} asked for; the song has room for {moments})" if moments < asked else ""
         return (
-            f"concept ready: {concept.tempo_bpm:.0f} BPM, {len(concept.key_moments)} key "
-            f"moments, {shots} shots"
+            f"concept ready: {concept.tempo_bpm:.0f} BPM, {moments} key moments{fewer}, "
+            f"{shots} shots"
         )
 
     async def _analyze(self, run: Run) -> concept_pb2.Concept:

@@ -1,8 +1,9 @@
 """The animator replica pool: round-robin over replicas, bounded in-flight calls per replica, and
 slots granted fairly between projects (round-robin over the projects that are waiting), so one
-long song cannot starve the others. A replica a call lost is marked down for a few seconds and
-not picked while another one is up; the attempts of one call avoid the replicas that failed it
-(`ReplicaAttempts`).
+long song cannot starve the others. A replica a call lost is marked down and stays down until
+its health check answers SERVING again (a probe in the background, with backoff): a killed or
+draining replica is never picked while another one is up, however free its slots look. The
+attempts of one call avoid the replicas that failed it (`ReplicaAttempts`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from lumiere.v1 import animator_pb2_grpc
 
 from services.common.grpc_client import aio_channel
@@ -56,8 +58,11 @@ class Replica:
     stub: animator_pb2_grpc.AnimatorServiceStub
     capacity: int
     inflight: int = 0
-    # After the replica was lost by a call it is not picked until then while another is up.
-    down_until: float = 0.0
+    # Lost by a call (killed, draining, unreachable): not picked while another replica is up,
+    # until its health check passes again.
+    down: bool = False
+    lost_at: float = 0.0
+    probe: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -70,6 +75,9 @@ class _Waiter:
 class AnimatorPool:
     targets: list[str]
     inflight_per_replica: int
+    # First wait before a down replica's health is checked; doubles up to `probe_max_s`.
+    probe_s: float = 0.25
+    probe_max_s: float = 2.0
     replicas: list[Replica] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -89,13 +97,39 @@ class AnimatorPool:
 
     async def close(self) -> None:
         for r in self.replicas:
+            if r.probe is not None:
+                r.probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await r.probe
             await r.channel.close()
 
-    def mark_down(self, replica: Replica, seconds: float = 3.0) -> None:
-        replica.down_until = time.monotonic() + seconds
-        # Calls waiting for an up replica may take this one once it is back.
-        with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().call_later(seconds, self._dispatch)
+    def mark_down(self, replica: Replica) -> None:
+        replica.down = True
+        replica.lost_at = time.monotonic()
+        if replica.probe is None or replica.probe.done():
+            with contextlib.suppress(RuntimeError):  # no loop: nothing to probe with (tests)
+                replica.probe = asyncio.get_running_loop().create_task(
+                    self._probe(replica), name=f"probe-{replica.target}"
+                )
+
+    async def _probe(self, replica: Replica) -> None:
+        """Check a down replica's health with backoff until it serves again, then take it back."""
+        stub = health_pb2_grpc.HealthStub(replica.channel)
+        delay = self.probe_s
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=max(delay, 0.5))
+            except grpc.aio.AioRpcError:
+                reply = None
+            if reply is not None and reply.status == health_pb2.HealthCheckResponse.SERVING:
+                break
+            delay = min(delay * 2, self.probe_max_s)
+        log.info("animator replica %s is serving again", replica.target)
+        replica.down = False
+        replica.probe = None
+        # Calls waiting for a slot may take this one now.
+        self._dispatch()
 
     def _pick(self, avoid: frozenset[str]) -> Replica | None:
         """Next replica with a free slot in round-robin order, or None to wait for one.
@@ -104,11 +138,12 @@ class AnimatorPool:
         worth a likely failure; the caller waits for an up replica's slot instead). Among the
         candidates, one the caller has not just failed on (`avoid`) comes first.
         """
-        now = time.monotonic()
         n = len(self.replicas)
         order = [self.replicas[(self._rr + k) % n] for k in range(n)]
-        up = [r for r in order if r.down_until <= now]
-        candidates = [r for r in (up or order) if r.inflight < r.capacity]
+        up = [r for r in order if not r.down]
+        # Every replica down: try the one lost longest ago (the retry policy paces the calls).
+        fallback = sorted(order, key=lambda r: r.lost_at)
+        candidates = [r for r in (up or fallback) if r.inflight < r.capacity]
         if not candidates:
             return None
         chosen = next((r for r in candidates if r.target not in avoid), candidates[0])
@@ -184,7 +219,8 @@ class ReplicaAttempts:
         self.tried: list[str] = []
 
     def where(self) -> str:
-        return ", ".join(self.tried)
+        # Each replica once: a call waiting out an outage may try the same ones many times.
+        return ", ".join(dict.fromkeys(self.tried))
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[Replica]:

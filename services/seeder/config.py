@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common import contract
+
 
 class SeederSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LUMIERE_SEEDER_", extra="ignore")
@@ -49,6 +51,6 @@ class SeederSettings(BaseSettings):
     # Character image limits: file size, pixels (decompression-bomb guard) and side length.
     # How many images, and the keyframe size range, are the contract's (services.common.contract)
     # so the seeder accepts every project the orchestrator accepts.
-    max_character_bytes: int = 20 * 1024 * 1024
-    max_character_pixels: int = 4096 * 4096
-    max_character_side: int = 8192
+    max_character_bytes: int = contract.MAX_CHARACTER_BYTES
+    max_character_pixels: int = contract.MAX_CHARACTER_PIXELS
+    max_character_side: int = contract.MAX_CHARACTER_SIDE

@@ -392,9 +392,11 @@ def draw_shots(
             except LumiereError as exc:
                 # Name the shot: "shot-004 (comfyui): content policy: ..." is actionable.
                 raise type(exc)(f"shot {job.shot.id} ({backend.name}): {exc}") from exc
-            results[job.shot.id] = store_drawn(job, drawn, backend.name, store)
             done += 1
+            # Reported before it is stored: once the call is gone (project cancelled or
+            # deleted) `report` raises, so nothing more is written for it.
             report(done, total, f"shot {done}/{total} ({job.shot.id})")
+            results[job.shot.id] = store_drawn(job, drawn, backend.name, store)
     except BrokenProcessPool:
         _drop_pool()  # a worker died (killed, out of memory): start fresh next call
         raise

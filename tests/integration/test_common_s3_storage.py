@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from services.common.errors import NotFound
 from services.common.storage import S3Store, UploadTooLarge, open_store
-from tests.support.s3_server import s3_settings
+from tests.support.s3_server import free_port, moto_s3_server, s3_settings
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +55,31 @@ def test_missing_limit_and_delete(s3: S3Store) -> None:
     assert s3.delete_prefix("outputs/p3") == 2
     assert not s3.exists("outputs/p3/a.txt")
     assert s3.exists("outputs/p30/keep.txt")
+
+
+def test_an_s3_that_comes_back_within_the_outage_window_is_waited_for(tmp_path: Path) -> None:
+    # Issue 14: S3 down for a few seconds (a restart) failed every stage storing an artifact;
+    # minio's own client gives up after about a second.
+    port = free_port()
+    settings = s3_settings(f"127.0.0.1:{port}", tmp_path, "lumiere-outage")
+    with moto_s3_server(port=port):
+        store = S3Store(settings)
+    # The server is gone (refusing connections); it comes back 8 s into the next call.
+    result: dict[str, object] = {}
+
+    def put() -> None:
+        try:
+            result["ref"] = store.put_bytes("outputs/p9/concept.json", b"{}", "application/json")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            result["error"] = exc
+
+    writer = threading.Thread(target=put)
+    started = time.monotonic()
+    writer.start()
+    time.sleep(8.0)
+    with moto_s3_server(port=port):
+        S3Store(settings)  # a fresh server: make the bucket again
+        writer.join(timeout=60)
+        assert "error" not in result, result
+        assert time.monotonic() - started >= 8.0
+        assert store.get_bytes("outputs/p9/concept.json") == b"{}"

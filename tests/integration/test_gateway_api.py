@@ -32,6 +32,7 @@ from services.common import contract, stages
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from tests.support.fake_orchestrator import FakeOrchestrator, make_test_video, serve_fake
+from tests.support.pictures import character_png
 
 pytestmark = pytest.mark.integration
 
@@ -50,10 +51,8 @@ def wav_bytes(seconds: float = 1.0, sr: int = 22050) -> bytes:
     return out.getvalue()
 
 
-def png_bytes(color=(10, 200, 30), size=(64, 48), fmt="PNG") -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format=fmt)
-    return out.getvalue()
+def png_bytes(color=(10, 200, 30), size=(64, 48), fmt="PNG", figure=True) -> bytes:
+    return character_png(size, fmt, figure, color)
 
 
 class Env:
@@ -125,6 +124,9 @@ class Completed:
 @pytest.fixture
 def completed(env: Env, pid: str) -> Completed:
     """A project run to completion while an SSE client followed it."""
+    # Steps long enough for the client to subscribe before the first progress event: a
+    # follower sees the current state and what happens after, not progress already past.
+    env.fake.step_s = 0.15
     resp = env.client.post(env.url(pid, "/process"))
     assert resp.status_code == 202, resp.text
     with env.client.stream("GET", env.url(pid, "/events")) as stream:
@@ -335,6 +337,11 @@ def test_declared_content_length_over_limit_is_rejected_before_reading(env: Env)
         (b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, "could not be decoded as an image"),
         (png_bytes(fmt="GIF"), "GIF"),
         (png_bytes()[:60], "could not be decoded as an image"),
+        # Issue 14, defect 8: what the seeder would reject is rejected at upload, with its rule.
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>', "not a readable PNG"),
+        (png_bytes(size=(5, 5)), "at least 16 px a side"),
+        (png_bytes(size=(8000, 5000)), "megapixels"),
+        (png_bytes(size=(200, 200), figure=False), "no visible figure"),
     ],
 )
 def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) -> None:
@@ -342,6 +349,7 @@ def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) 
     assert resp.status_code == 400
     detail = resp.json()["detail"]
     assert "character image 2" in detail and needle in detail
+    assert "/tmp" not in detail and str(env.store.root) not in detail  # no server paths
     assert env.uploads() == []
 
 
@@ -357,6 +365,11 @@ def test_bad_character_images_are_rejected(env: Env, image: bytes, needle: str) 
         ({"aspect": "16:0"}, "aspect must look like"),
         ({"key_moments": "1"}, "at least 2"),
         ({"seed": "-1"}, "seed must be between"),
+        # Issue 14, defect 8: 0x0 is not "the default size", and only ASCII digits are numbers.
+        ({"size": "0x0"}, "width must be between"),
+        ({"size": "\uff11\uff12\uff18\uff10x720"}, "size must look like"),
+        ({"width": "\u0661\u0662\u0668\u0660", "height": "720"}, "width must be a whole number"),
+        ({"width": "640", "height": str(contract.MAX_HEIGHT + 2)}, "height must be between"),
     ],
 )
 def test_bad_options_are_400_with_a_specific_message(env: Env, form: dict, needle: str) -> None:

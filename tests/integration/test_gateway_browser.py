@@ -21,6 +21,7 @@ from gateway.storyboards import ENUM_FIELDS
 from services.common import stages
 from tests.support.browser import SCREENSHOT_DIR, chromium, needs_chromium
 from tests.support.live_gateway import live_gateway_with_fake
+from tests.support.pictures import person_png
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def test_page_uploads_shows_progress_and_plays_the_video(
     t = np.arange(22050 * 2) / 22050
     sf.write(song, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
     face = tmp_path / "face.png"
-    Image.new("RGB", (64, 64), (200, 120, 40)).save(face)
+    face.write_bytes(person_png())  # a figure the seeder can cut out (checked at upload)
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})

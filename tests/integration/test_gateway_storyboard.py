@@ -20,6 +20,7 @@ from services.common.settings import Settings
 from services.common.storage import LocalStore
 from tests.support.fake_stages import FakeKnobs
 from tests.support.live_gateway import Live, live_stack, wav_bytes
+from tests.support.pictures import person_png
 
 pytestmark = pytest.mark.integration
 FPS = 12
@@ -112,8 +113,7 @@ async def test_the_concept_is_asked_with_the_project_seed(live: Live) -> None:
 
 
 async def test_character_images_make_the_concept_plan_for_them(live: Live) -> None:
-    png = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 10, 10)).save(png, format="PNG")
+    png = io.BytesIO(person_png())
     resp = await live.client.post(
         "/api/v1/projects",
         data={"prompt": "a dancer", "width": "320", "height": "180", "fps": "12"},

@@ -5,21 +5,15 @@ round(duration × fps) frames, and a regenerate that leaves the other segments b
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import av
 import pytest
 from lumiere.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
-from services.animator.server import add_to_server as animator_add
-from services.common.grpc_client import aio_channel
 from services.common.settings import Settings
 from services.common.storage import LocalStore
-from services.concept.server import add_to_server as concept_add
-from services.orchestrator import server as orch_server
-from services.seeder.server import add_to_server as seeder_add
-from tests.conftest import running_service
+from tests.support.real_services import real_orchestrator
 from tests.support.songs import write_short_song
 
 pytestmark = pytest.mark.integration
@@ -44,22 +38,7 @@ async def test_real_services_full_run_and_regenerate(
 ) -> None:
     duration = write_short_song(tmp_path / "song.wav", seed=3)
     audio = store.put_file("uploads/real-1/audio.wav", tmp_path / "song.wav", "audio/wav")
-    async with AsyncExitStack() as stack:
-        c = await stack.enter_async_context(running_service(concept_add, settings, store))
-        s = await stack.enter_async_context(running_service(seeder_add, settings, store))
-        a1 = await stack.enter_async_context(running_service(animator_add, settings, store))
-        a2 = await stack.enter_async_context(running_service(animator_add, settings, store))
-        cfg = settings.model_copy(
-            update={"concept_addr": c, "seeder_addr": s, "animator_addrs": f"{a1},{a2}"}
-        )
-        addr = await stack.enter_async_context(
-            running_service(orch_server.add_to_server, cfg, store)
-        )
-        channel = aio_channel(addr)
-        stack.push_async_callback(orch_server.stop_engines)
-        stack.push_async_callback(channel.close)
-        stub = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
-
+    async with real_orchestrator(settings, store, animators=2) as stub:
         await stub.CreateProject(
             pb.CreateProjectRequest(
                 project_id="real-1",

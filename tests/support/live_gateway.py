@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.serving import uvicorn_config
 from services.common.settings import Settings
 from services.common.storage import LocalStore
 from services.orchestrator import server as orch_server
@@ -36,7 +37,8 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # Served as `python -m gateway` serves it (slow-client limits included).
+    server = uvicorn.Server(uvicorn_config(app, app.state.gateway.config, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -137,7 +139,9 @@ async def live_stack(
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn_config(app, app.state.gateway.config, log_level="warning", lifespan="on")
+        )
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             await asyncio.sleep(0.01)

@@ -29,3 +29,20 @@ def person_png() -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
+
+
+def character_png(
+    size: tuple[int, int] = (64, 48),
+    fmt: str = "PNG",
+    figure: bool = True,
+    color: tuple[int, int, int] = (10, 200, 30),
+) -> bytes:
+    """A character picture: a figure (a block) on a plain background, or only the background
+    (`figure=False`, which the seeder cannot cut anything out of)."""
+    img = Image.new("RGB", size, color)
+    if figure:
+        w, h = size
+        ImageDraw.Draw(img).rectangle((w // 4, h // 4, 3 * w // 4, 3 * h // 4), (200, 40, 90))
+    out = io.BytesIO()
+    img.save(out, format=fmt)
+    return out.getvalue()

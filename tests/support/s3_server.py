@@ -22,10 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_s3_server(start_timeout_s: float = 30.0) -> Iterator[str]:
-    """Start `python -m moto.server` on a free loopback port, wait until it answers, and yield its
-    endpoint as `host:port` (the form `Settings.s3_endpoint` takes); stop it afterwards."""
-    port = free_port()
+def moto_s3_server(start_timeout_s: float = 30.0, port: int = 0) -> Iterator[str]:
+    """Start `python -m moto.server` on a loopback port (a free one unless given), wait until it
+    answers, and yield its endpoint as `host:port` (the form `Settings.s3_endpoint` takes); stop
+    it afterwards."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -54,13 +54,19 @@ from services.common.storage import UploadTooLarge
         ("bytes=0-1,5-6", None),  # multiple ranges: the whole body
         ("items=0-1", None),  # unknown unit: ignored
         ("bytes=9-3", None),  # invalid: ignored
+        # Issue 14, defect 4: numbers past Python's int-digits limit answered 500.
+        ("bytes=0-" + "9" * 5000, (0, 999)),
+        ("bytes=-" + "9" * 5000, (0, 999)),
+        ("bytes=\u0660-\u0669", None),  # Arabic-Indic digits are not HTTP digits: ignored
     ],
 )
 def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
     assert parse_range(header, 1000) == expected
 
 
-@pytest.mark.parametrize("header", ["bytes=1000-", "bytes=5000-6000", "bytes=-0"])
+@pytest.mark.parametrize(
+    "header", ["bytes=1000-", "bytes=5000-6000", "bytes=-0", "bytes=" + "9" * 5000 + "-"]
+)
 def test_unsatisfiable_ranges_are_416(header: str) -> None:
     with pytest.raises(HTTPException) as err:
         parse_range(header, 1000)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from types import SimpleNamespace
 
 import grpc
 
+from services.common.grpc_server import start_server
+from services.orchestrator import pool as pool_module
 from services.orchestrator.pool import AnimatorPool, expand_targets
 
 
@@ -117,6 +121,43 @@ async def test_each_attempt_of_a_call_avoids_the_replicas_that_failed_it() -> No
     async with attempts.slot():
         pass
     assert attempts.tried == ["a:1", "b:1", "c:1"]
-    assert [r.down_until > 0 for r in pool.replicas] == [True, True, False]  # lost: marked down
+    assert [r.down for r in pool.replicas] == [True, True, False]  # lost: marked down
     assert attempts.where() == "a:1, b:1, c:1"
     await pool.close()
+
+
+async def test_a_lost_replica_stays_down_until_it_answers_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Issue 14, defect 1: a killed replica (nothing listens on it) came back into the rotation
+    # a few seconds after it was lost and, being the only one with a free slot, took the
+    # retries of the very segment it had failed.
+    pool = AnimatorPool(["127.0.0.1:1", "b:1"], inflight_per_replica=1)
+    dead, live = pool.replicas
+    pool.mark_down(dead)
+    busy = await pool.acquire("p")
+    assert busy is live
+    later = time.monotonic() + 60.0
+    # Only the pool's clock jumps past the old down window (asyncio keeps the real one).
+    monkeypatch.setattr(pool_module, "time", SimpleNamespace(monotonic=lambda: later))
+    waiter = asyncio.ensure_future(pool.acquire("p"))
+    await asyncio.sleep(0.3)
+    assert not waiter.done()  # the dead replica has a free slot, but it never answered again
+    pool.release(busy)
+    assert (await asyncio.wait_for(waiter, 1)) is live
+    await pool.close()
+
+
+async def test_a_lost_replica_returns_once_its_health_check_passes() -> None:
+    server, _health, port = await start_server("127.0.0.1:0", lambda _server: [])
+    try:
+        pool = AnimatorPool([f"127.0.0.1:{port}", "b:1"], inflight_per_replica=1, probe_s=0.05)
+        back = pool.replicas[0]
+        pool.mark_down(back)
+        assert back.down
+        for _ in range(100):
+            if not back.down:
+                break
+            await asyncio.sleep(0.05)
+        assert not back.down
+        await pool.close()
+    finally:
+        await server.stop(0)

@@ -6,6 +6,7 @@ import grpc
 import pytest
 from lumiere.v1 import common_pb2
 
+from services.orchestrator.config import OrchestratorConfig
 from services.orchestrator.retry import RetryPolicy, StageError
 
 FAST = RetryPolicy(attempts=3, backoff_s=0.0, backoff_max_s=0.0)
@@ -60,3 +61,42 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.75 <= policy.delay(1) <= 1.25
     assert 1.5 <= policy.delay(2) <= 2.5
     assert policy.delay(4) <= 3.0 * 1.25
+
+
+async def test_a_stage_down_longer_than_the_attempts_is_waited_for() -> None:
+    # Issue 14, defect 2: a stage unreachable for longer than attempts × backoff (~8 s; a
+    # rolling restart, a slow pod start) failed every project in flight. Unreachable attempts
+    # are now free within the outage window; the call resumes when the stage answers.
+    policy = RetryPolicy(attempts=2, backoff_s=0.0, backoff_max_s=0.0, outage_s=5.0)
+    attempt, calls = _failing(*[_error(grpc.StatusCode.UNAVAILABLE, "connection refused")] * 6)
+    assert await policy.run(common_pb2.STAGE_SEEDER, "seeder", attempt) == "ok"
+    assert calls == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_stage_down_past_the_outage_window_fails_and_says_how_long() -> None:
+    policy = RetryPolicy(attempts=2, backoff_s=0.01, backoff_max_s=0.01, outage_s=0.05)
+    attempt, calls = _failing(*[_error(grpc.StatusCode.UNAVAILABLE)] * 1000)
+    with pytest.raises(StageError) as err:
+        await policy.run(common_pb2.STAGE_CONCEPT, "concept", attempt, lambda: "c:1")
+    assert err.value.retryable
+    assert "unreachable for" in err.value.message
+    assert 3 <= len(calls) < 1000
+
+
+async def test_other_failures_still_count_against_the_attempts_during_an_outage() -> None:
+    policy = RetryPolicy(attempts=2, backoff_s=0.0, backoff_max_s=0.0, outage_s=60.0)
+    attempt, calls = _failing(*[_error(grpc.StatusCode.DEADLINE_EXCEEDED)] * 5)
+    with pytest.raises(StageError):
+        await policy.run(common_pb2.STAGE_ANIMATOR, "animator (segment 1)", attempt)
+    assert calls == [1, 2]
+
+
+def test_the_outage_window_is_a_setting_of_minutes() -> None:
+    config = OrchestratorConfig()
+    assert config.stage_outage_s >= 120
+    assert RetryPolicy.from_config(config).outage_s == config.stage_outage_s
+
+
+def test_a_call_a_draining_server_handed_back_is_retried() -> None:
+    # A server stopping (SIGTERM) cancels the calls still running after its grace period.
+    assert FAST.is_retryable(_error(grpc.StatusCode.CANCELLED, "Cancelled on the server side"))

@@ -7,9 +7,12 @@ from fastapi.responses import StreamingResponse
 
 from gateway.api.deps import CurrentPrincipal, ProjectDep, StateDep, load_project
 from gateway.api.prefix import API_PREFIX
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.sse import project_events
 
-router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"], responses=PROJECT_ERRORS
+)
 
 
 @router.get(

@@ -15,13 +15,16 @@ from lumiere.v1 import orchestrator_pb2 as opb
 
 from gateway.api.deps import ProjectDep, StoreDep
 from gateway.api.prefix import API_PREFIX
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.downloads import artifact_response
 from gateway.views import project_json, state_name
 from services.common import contract
 from services.common.errors import NotFound
 from services.common.storage import ArtifactStore
 
-router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["projects"], responses=PROJECT_ERRORS
+)
 
 VIDEO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"video/mp4": {}}, "description": "the MP4"},

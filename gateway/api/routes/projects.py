@@ -28,6 +28,7 @@ from gateway.api.deps import (
     StoreDep,
 )
 from gateway.api.prefix import API_PREFIX
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.api.runs import run_started
 from gateway.errors import error_response
 from gateway.forms import (
@@ -44,7 +45,7 @@ from gateway.views import project_json
 from services.common import contract
 from services.common.errors import InvalidInput
 
-router = APIRouter(prefix=f"{API_PREFIX}/projects", tags=["projects"])
+router = APIRouter(prefix=f"{API_PREFIX}/projects", tags=["projects"], responses=PROJECT_ERRORS)
 
 
 class RegenerateBody(BaseModel):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.api.deps import ConfigDep, MetricsDep, OrchestratorDep, SettingsDep
+from gateway.api.deps import ConfigDep, MetricsDep, OrchestratorDep, SecurityDep, SettingsDep
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.orchestrator_client import check_health
+from services.common.errors import NotFound
 from services.common.settings import Settings
 
 router = APIRouter(tags=["service"])
@@ -64,9 +66,26 @@ async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format)",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        401: PROJECT_ERRORS[401],
+        404: {"description": "served on its own port (`LUMIERE_GATEWAY_METRICS_PORT`)"},
+    },
+)
 async def prometheus_metrics(
-    metrics: MetricsDep, orchestrator: OrchestratorDep, config: ConfigDep
+    request: Request,
+    metrics: MetricsDep,
+    orchestrator: OrchestratorDep,
+    config: ConfigDep,
+    security: SecurityDep,
 ) -> Response:
+    if config.metrics_port:
+        raise NotFound("metrics are served on their own port, not on the API's")
+    if security.enabled:
+        security.authenticate(request)  # with keys on, metrics are not public
     await metrics.refresh_project_counts(orchestrator, config.metrics_cache_s)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -10,13 +10,16 @@ from pydantic import BaseModel, Field
 
 from gateway.api.deps import FollowerDep, LiveProjectDep, OrchestratorDep, ProjectDep
 from gateway.api.prefix import API_PREFIX
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.api.runs import run_started
 from gateway.forms import MAX_PROMPT_CHARS, MAX_SEED
 from gateway.storyboards import has_storyboard, storyboard_from_json, storyboard_view
 from gateway.views import state_name
 from services.common.errors import FailedPrecondition, InvalidInput, NotFound
 
-router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["storyboard"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["storyboard"], responses=PROJECT_ERRORS
+)
 
 
 class RegenerateRequest(BaseModel):
