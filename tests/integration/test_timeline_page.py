@@ -222,7 +222,12 @@ def test_timeline_follows_the_run_plays_seeks_and_regenerates_a_shot(
             f" !== '{base}{old_src}'",
             timeout=120_000,
         )
-        assert page.text_content("#tl-shot-state") == states[2]
+        # The header follows the event stream; the shot's state comes with the next fetch of
+        # the timeline, a moment later on a loaded machine.
+        page.wait_for_function(
+            f"document.getElementById('tl-shot-state').textContent === '{states[2]}'",
+            timeout=10_000,
+        )
         project = httpx.get(f"{base}/api/v1/projects/{pid}").json()
         assert [k["prompt"] for k in project["keyframes"] if k["shot_id"] == target["id"]] == [
             new_prompt

@@ -37,8 +37,15 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    # Served as `python -m gateway` serves it (slow-client limits included).
-    server = uvicorn.Server(uvicorn_config(app, app.state.gateway.config, log_level="warning"))
+    # A gateway is served as `python -m gateway` serves it (slow-client limits included); other
+    # apps (loopback stand-ins of remote services) plainly.
+    gateway = getattr(app.state, "gateway", None)
+    config = (
+        uvicorn_config(app, gateway.config, log_level="warning")
+        if gateway is not None
+        else uvicorn.Config(app, log_level="warning")
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -9,11 +9,14 @@ from fastapi import APIRouter, Query
 
 from gateway.api.deps import ProjectDep, StoreDep
 from gateway.api.prefix import API_PREFIX
+from gateway.api.responses import PROJECT_ERRORS
 from gateway.timeline import timeline_view
 from gateway.waveform import DEFAULT_POINTS, MAX_POINTS, stored_waveform
 from services.common.errors import NotFound
 
-router = APIRouter(prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["timeline"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/projects/{{project_id}}", tags=["timeline"], responses=PROJECT_ERRORS
+)
 
 
 @router.get(
