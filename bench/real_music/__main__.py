@@ -170,8 +170,12 @@ HEAD_FREE = (
 )
 
 
+def tempo_error(r: Row) -> float:
+    return 100 * abs(r.tempo - (r.chart_bpm or 0)) / (r.chart_bpm or 1)
+
+
 def line_chart(r: Row) -> str:
-    err = 100 * abs(r.tempo - (r.chart_bpm or 0)) / (r.chart_bpm or 1)
+    err = tempo_error(r)
     return (
         f"{r.name[:22]:22} {r.duration:4.0f} {r.chart_bpm:6.1f} {r.tempo:7.2f} {err:5.2f} "
         f"{r.alt:6.1f} {r.confidence:4.2f} {_opt(r.beat_f, '{:.3f}'):>5} "
@@ -194,7 +198,7 @@ def summary(charted: list[Row], free: list[Row]) -> list[str]:
     rows = charted + free
     out = []
     if charted:
-        worst_err = max(100 * abs(r.tempo - (r.chart_bpm or 0)) / (r.chart_bpm or 1) for r in charted)
+        worst_err = max(tempo_error(r) for r in charted)
         worst_f = min(r.beat_f or 0.0 for r in charted)
         out += [
             f"- charted songs: {len(charted)}; worst beat F {worst_f:.3f} (target >= 0.95 on "

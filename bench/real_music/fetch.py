@@ -68,10 +68,16 @@ def songs(root: Path) -> list[Song]:
                 chart = ini.parent / "notes.mid"
                 out.append(Song(ini.parent.name, pkg, stems, chart if chart.exists() else None))
             continue
+        seen: set[tuple[str, int]] = set()
         for p in sorted(base.rglob("*")):
             # hyperrogue ships its sound effects next to its music: only music/ counts.
             if p.suffix.lower() not in AUDIO_SUFFIXES or p.parent.name == "sounds":
                 continue
+            # drascula ships the same tracks once per language folder: score each once.
+            key = (p.name, p.stat().st_size)
+            if key in seen:
+                continue
+            seen.add(key)
             out.append(Song(p.stem, pkg, [p]))
     return out
 
