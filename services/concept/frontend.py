@@ -36,6 +36,7 @@ class Frontend:
     mel_db: np.ndarray  # (N_MELS, frames), dB re the track's loudest bin
     onset_env: np.ndarray  # full-band spectral flux (frames,)
     onset_low: np.ndarray  # flux below LOW_HZ: kick and bass
+    onset_mid: np.ndarray  # flux LOW_HZ..HIGH_HZ: snare/clap body, chords, voice
     chroma: np.ndarray  # (12, frames), per-frame max-normalised
     # Per curve sample (CURVE_DECIMATE frames): power sums, all linear.
     power_a: np.ndarray  # A-weighted total (loudness-like)
@@ -122,6 +123,8 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
     mel_freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=sr / 2)
     onset_low = librosa.onset.onset_strength(S=mel_db[mel_freqs < LOW_HZ], sr=sr, hop_length=HOP)
+    mid_band = (mel_freqs >= LOW_HZ) & (mel_freqs < HIGH_HZ)
+    onset_mid = librosa.onset.onset_strength(S=mel_db[mid_band], sr=sr, hop_length=HOP)
     cat = [np.concatenate(c) if c else np.zeros(0) for c in curves[:6]]
     return Frontend(
         samples=samples,
@@ -130,6 +133,7 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
         mel_db=mel_db,
         onset_env=onset_env.astype(np.float32),
         onset_low=onset_low.astype(np.float32),
+        onset_mid=onset_mid.astype(np.float32),
         chroma=chroma,
         power_a=cat[0],
         power_total=cat[1],
