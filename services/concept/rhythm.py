@@ -573,7 +573,8 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
     The tracker follows the strongest onsets; where hats, snare or guitar upstrokes accent the
     off-beats (thrash and punk beats), it locks half a beat late for a section. Chords change
     and the kick lands on the beat: a two-state Viterbi over beats (as tracked / shifted half
-    a beat) scores chord change and low-band onset on each grid, switching penalised.
+    a beat) scores chord change, low-band and kick-band onset on each grid, switching
+    penalised.
     """
     if beats.size < 16:
         return beats
@@ -586,6 +587,11 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
     low_off = _strength_at(fe.onset_low, fe.frame_of(mid))
     floor = 0.1 * float(np.percentile(low_on, 75)) + 1e-6
     e = e + np.clip(np.log((low_on + floor) / (low_off + floor)), -2, 2)
+    # The kick alone (below ~100 Hz): bass notes that anticipate the beat blur the low band.
+    sub_on = _strength_at(fe.onset_sub, fe.frame_of(beats[:-1]))
+    sub_off = _strength_at(fe.onset_sub, fe.frame_of(mid))
+    floor = 0.1 * float(np.percentile(sub_on, 75)) + 1e-6
+    e = e + 0.5 * np.clip(np.log((sub_on + floor) / (sub_off + floor)), -2, 2)
     n = e.size
     score = np.array([e[0], -e[0]])
     back = np.zeros((n, 2), dtype=int)
