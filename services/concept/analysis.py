@@ -18,7 +18,7 @@ from services.concept.dynamics import analyse_dynamics
 from services.concept.frontend import SR, Frontend, compute_frontend
 from services.concept.lyrics import TimedLine, parse_lyrics
 from services.concept.moments import SongShape, key_moments
-from services.concept.rhythm import Rhythm, analyse_rhythm
+from services.concept.rhythm import Rhythm, analyse_rhythm, section_confidence
 from services.concept.storyboard import plan_storyboard
 from services.concept.structure import SectionInfo, find_sections
 from services.concept.tonality import describe_mood, estimate_key
@@ -171,6 +171,7 @@ def analyse(
             )
         )
     for s in sections:
+        sec_tempo, sec_conf = section_confidence(fe, rh, s.start, s.end)
         concept.sections.append(
             concept_pb2.Section(
                 start=round(s.start, 4),
@@ -179,6 +180,8 @@ def analyse(
                 role=SECTION_ROLE.get(s.role, concept_pb2.SECTION_ROLE_UNSPECIFIED),
                 repeat_group=s.group,
                 energy=round(s.energy, 3),
+                tempo_bpm=round(sec_tempo, 3),
+                tempo_confidence=round(sec_conf, 3),
             )
         )
     for i, m in enumerate(moments):
