@@ -520,6 +520,9 @@ def section_confidence(fe: Frontend, rh: Rhythm, start: float, end: float) -> tu
     sel = (rh.beats >= start) & (rh.beats < end)
     beats, inferred = rh.beats[sel], rh.inferred[sel]
     tempo = float(60.0 / np.median(np.diff(beats))) if beats.size >= 3 else rh.tempo
+    if abs(np.log(tempo / rh.tempo)) < 0.06:
+        # Within a few % of the song's tempo: the song's (measured over far more beats).
+        tempo = rh.tempo
     if rh.tempogram is None or rh.tempogram_bpms is None or beats.size < 8:
         return tempo, 0.0
     per_col = fe.hop * TEMPOGRAM_POOL * TEMPOGRAM_STEP / fe.sr
