@@ -30,12 +30,14 @@ import soundfile as sf
 
 from bench.real_music.chart import Chart, read_chart
 from bench.real_music.fetch import Song, fetch, songs
+from bench.real_music.plots import draw_song
 from services.common.errors import InvalidInput
 from services.concept.analysis import analyse
 from services.concept.audio_decode import load_mono
 from services.concept.frontend import SR
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "real_music.md"
+PLOTS = RESULTS.parent / "real_music"
 MIN_SECONDS = 20.0
 WINDOW = 0.07
 
@@ -108,7 +110,7 @@ def warm_up(samples: np.ndarray) -> None:
     librosa.beat.beat_track(y=samples, sr=SR)
 
 
-def score_song(song: Song, samples: np.ndarray) -> Row:
+def score_song(song: Song, samples: np.ndarray, plot: bool = False) -> Row:
     marks: dict[str, float] = {}
 
     def report(done: int, total: int, message: str) -> None:
@@ -152,6 +154,10 @@ def score_song(song: Song, samples: np.ndarray) -> Row:
         row.offset_ms = median_offset_ms(_in(beats, lo, hi), ref_b)
         row.down_f = f_measure(_in(downs, lo, hi), ref_d)
         row.lib_f = f_measure(_in(lib_beats, lo, hi), ref_b)
+    if plot:
+        slug = song.name.lower().replace(" ", "_")
+        down = read_chart(song.chart).downbeats if song.chart is not None else None
+        draw_song(PLOTS / f"{slug}.png", f"{song.name} ({song.package})", samples, concept, down)
     return row
 
 
@@ -250,7 +256,7 @@ def main() -> None:
         if not warm:
             warm_up(samples)
             warm = True
-        row = score_song(song, samples)
+        row = score_song(song, samples, plot=song.chart is not None and not args.no_write)
         if song.chart is not None:
             charted.append(row)
             print(line_chart(row), flush=True)
@@ -284,6 +290,9 @@ def main() -> None:
         HEAD_CHART,
         *[line_chart(r) for r in charted],
         "```",
+        "",
+        "Self-similarity + energy plots with the concept's sections (and the chart's bars as "
+        "ticks): `bench/results/real_music/*.png`.",
         "",
         "## Unannotated songs",
         "",
