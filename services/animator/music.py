@@ -96,6 +96,8 @@ class Music:
     mid: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     sustain: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Snare/clap hits from the concept's instrument drivers (empty on older concepts).
+    snare_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_concept(cls, concept: concept_pb2.Concept) -> Music:
@@ -131,6 +133,7 @@ class Music:
             mid=curve(concept.band_mid, 0.0),
             sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
             onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
+            snare_times=np.sort(np.asarray(concept.drivers.snare_times, dtype=np.float64)),
         )
 
     def progress(self, t: float) -> float:
@@ -142,11 +145,17 @@ class Music:
         return 0.4 * t + 0.8 * self.intensity.integrate(t)
 
     def snare_beats(self) -> np.ndarray:
-        """Which beats carry a snare/clap: off-downbeat beats with an onset on them where the
-        mid band stands out from its sustained level (or, with no mid band, any onset on an
-        off-downbeat beat). Accents stay on beat frames, so the beat sync is untouched."""
+        """Which beats carry a snare/clap: the off-downbeat beats the concept's snare driver hit
+        on, when the concept has drivers; otherwise off-downbeat beats with an onset on them
+        where the mid band stands out from its sustained level (or, with no mid band, any onset
+        on an off-downbeat beat). Accents stay on beat frames, so the beat sync is untouched."""
         n = len(self.beat_times)
         out = np.zeros(n, dtype=bool)
+        if n and len(self.snare_times):
+            # The concept heard the snare itself: the off-downbeat beats it lands on (a hit on
+            # the downbeat is the chord's or the crash's accent, as in the onset rule below).
+            d = np.abs(self.beat_times[:, None] - self.snare_times[None, :]).min(axis=1)
+            return (d <= ONSET_ON_BEAT_S) & ~self.beat_downbeat
         if n == 0 or len(self.onset_times) == 0:
             return out
         idx = np.searchsorted(self.onset_times, self.beat_times)
