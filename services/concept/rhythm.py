@@ -535,7 +535,8 @@ def grid_alignment(fe: Frontend, beats: np.ndarray) -> float:
     """How tightly heard onsets sit on the beat grid, 0 (random) .. 1 (all on the grid).
 
     Each onset gets a phase within its beat interval; the strength-weighted resultant of
-    2x phase (on-beats and straight off-beats) or 3x phase (triplets, swing) is ~0 for noise,
+    2x phase (on-beats and straight off-beats), 3x phase (triplets, swing) or 4x phase
+    (sixteenths) is ~0 for noise,
     drones and free-time (rubato) playing, and near 1 for metrical music.
     """
     if beats.size < 4:
@@ -553,7 +554,9 @@ def grid_alignment(fe: Frontend, beats: np.ndarray) -> float:
     ww = w[ok] / w[ok].sum()
     r2 = abs(np.sum(ww * np.exp(4j * np.pi * phase)))
     r3 = abs(np.sum(ww * np.exp(6j * np.pi * phase)))
-    return float(max(r2, r3))
+    # Straight sixteenths (0, 1/4, 1/2, 3/4) cancel at 2x; they line up at 4x.
+    r4 = abs(np.sum(ww * np.exp(8j * np.pi * phase)))
+    return float(max(r2, r3, r4))
 
 
 def _beat_means(feat: np.ndarray, frames: np.ndarray) -> np.ndarray:
