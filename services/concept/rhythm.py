@@ -5,7 +5,13 @@ librosa's tracker is the engine (dynamic programming over the onset envelope); a
 - tempo octave: the tempogram proposes a tempo (peaks backed by their double and half win over
   syncopation lags); the metrical level is then chosen by whether the beats of the doubled
   tempo are all real beats (comparable accents, full band and low band) or alternate beat /
-  off-beat, within 60..200 BPM;
+  off-beat, within 60..200 BPM; then by the kick and bass: a 2:3 / 3:2 confusion (a riff
+  accented every 3 eighths) is undone when the low band's periodicity sits at 3/2 or 2/3 of
+  the tempo (ternary_correction), and the tempo is halved when kick and bass alternate every
+  other tracked beat or kick and backbeat repeat every 4 (busy even eighths); the other level
+  is kept as the alternative;
+- phase: stretches tracked half a beat off (accented off-beats) are moved back by a Viterbi
+  over chord change and kick/low-band evidence (correct_phase);
 - tempo precision: the period is refined below the lag grid from the onset autocorrelation at
   1, 2, 4 and 8 periods, and the reported tempo comes from the beat times;
 - tempo changes: a local tempo curve (tempogram restricted to the chosen octave, interpolated
@@ -48,6 +54,8 @@ LOW_ALTERNATION_HALVING = 0.4
 # Phase correction: cost of switching between the tracked beats and the half-beat-shifted
 # grid, in units of the per-beat log evidence (clipped to +-2 per cue).
 PHASE_SWITCH_PENALTY = 8.0
+# Low-band periodicity at 3/2 or 2/3 of the tempo must beat the tempo's by this factor.
+TERNARY_MARGIN = 1.3
 TEMPOGRAM_POOL = 2
 TEMPOGRAM_STEP = 8  # tempogram columns every 8 pooled frames (~0.19 s)
 
@@ -74,10 +82,13 @@ def _bpm_to_lag(bpm: float, frame_rate: float) -> float:
     return 60.0 * frame_rate / bpm
 
 
-def _global_tempo_candidates(fe: Frontend) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Global autocorrelation of the onset envelope: (bpms, strength, tempogram)."""
+def _global_tempo_candidates(
+    fe: Frontend, onset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Global autocorrelation of an onset envelope (the full band's by default):
+    (bpms, strength, tempogram)."""
     # Periodicity needs no 11.6 ms resolution: max-pool the envelope 2:1 (4x cheaper ACF).
-    env = _pool2(fe.onset_env)
+    env = _pool2(fe.onset_env if onset is None else onset)
     hop = fe.hop * TEMPOGRAM_POOL
     win = int(round(8.0 * fe.sr / hop))
     tg = strided_tempogram(env, win, TEMPOGRAM_STEP)
@@ -168,6 +179,30 @@ def accent_period_ratio(fe: Frontend, frames: np.ndarray) -> float:
     return float(np.sqrt(out[0] * out[1]))
 
 
+def _family(bpms: np.ndarray, acf: np.ndarray, bpm: float) -> float:
+    """Periodicity at `bpm` backed by its double and half (beat, bar, subdivision)."""
+    return _peak_near(bpms, acf, bpm) + 0.5 * (
+        _peak_near(bpms, acf, 2 * bpm) + _peak_near(bpms, acf, bpm / 2)
+    )
+
+
+def ternary_correction(fe: Frontend, tempo: float) -> float:
+    """Undo a 2:3 / 3:2 confusion using the kick and bass alone.
+
+    Riffs accented every 3 eighths (3+3+2, dotted quarters) give the full band a strong
+    periodicity at 2/3 of the tempo; kick and bass keep to the beat. When the low band's
+    periodicity family at 3/2 (or 2/3) of the tempo clearly beats the one at the tempo, the
+    full band was following the riff.
+    """
+    bpms, acf, _ = _global_tempo_candidates(fe, fe.onset_low)
+    here = _family(bpms, acf, tempo)
+    for ratio in (1.5, 2.0 / 3.0):
+        cand = tempo * ratio
+        if MIN_BPM <= cand <= MAX_BPM and _family(bpms, acf, cand) > TERNARY_MARGIN * here:
+            return cand
+    return tempo
+
+
 def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndarray]:
     """Return (tempo, alt_tempo, acf peak salience, bpms, tempogram)."""
     bpms, acf, tg = _global_tempo_candidates(fe)
@@ -206,6 +241,7 @@ def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndar
             tempo /= 2
             continue
         break
+    tempo = ternary_correction(fe, tempo)
     # Kick/bass evidence: kick and bass on every other "beat", or kick and backbeat repeating
     # every 4 "beats", mean they are eighths (the full band is fooled by busy eighths).
     if tempo / 2 >= MIN_BPM:

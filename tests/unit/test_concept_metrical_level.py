@@ -2,6 +2,7 @@
 
 - 2:1: a 90 BPM song with loud, evenly accented eighth notes on top (the full-band pulse is
   180): kick on 1 and 3 and backbeat on 2 and 4 say the listener taps 90, 180 is the alternative.
+- 3:2: a 170 BPM song with a riff accented every three eighths (113 BPM in the full band).
 - off-beat accents: a 140 BPM song whose off-beats carry loud noise bursts (a thrash/punk
   pattern): the beats must stay on the kick and the chord changes, not half a beat late.
 """
@@ -50,5 +51,18 @@ def test_loud_off_beats_do_not_shift_the_beats() -> None:
     y = x + _bursts(x.size, offbeats, 1.2 * float(np.max(np.abs(x))), seed=2)
     c = analyse(y)
     assert c.tempo_bpm == pytest.approx(140.0, rel=0.02)
+    beats = np.array([b.time for b in c.beats])
+    assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.9
+
+
+def test_riff_accented_every_three_eighths_does_not_pull_170_to_113() -> None:
+    """3:2: loud accents every dotted quarter (a 3+3 riff) make 113 BPM the strongest full-band
+    periodicity of a 170 BPM song; kick and bass keep to 170."""
+    x, truth = synth_song(SongSpec("ambiguous_3_2", 170.0, pop_form(), seed=13))
+    eighth = 60.0 / 170.0 / 2
+    riff = np.arange(truth.beats[0], truth.duration - 0.1, 3 * eighth)
+    y = x + _bursts(x.size, riff, 1.0 * float(np.max(np.abs(x))), seed=3)
+    c = analyse(y)
+    assert c.tempo_bpm == pytest.approx(170.0, rel=0.02)
     beats = np.array([b.time for b in c.beats])
     assert mir_eval.beat.f_measure(truth.beats, beats, 0.07) >= 0.9
