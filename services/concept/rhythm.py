@@ -51,6 +51,10 @@ BACKBEAT_HALVING = 0.75
 # if the full band is evenly accented (busy hats or strums): 0.30 on the ambiguous synthesized
 # 2:1 song, >= 0.55 on every development song (real and synthesized).
 LOW_ALTERNATION_HALVING = 0.4
+# Typical tapping range: these halvings only when the result is at least this fast. At 120-150
+# tracked BPM, kick-and-snare-every-4 is a half-time groove a listener taps either way (and
+# most tap the faster); at 160+ tracked beats are usually eighths.
+HALVING_MIN_BPM = 80.0
 # Phase correction: cost of switching between the tracked beats and the half-beat-shifted
 # grid, in units of the per-beat log evidence (clipped to +-2 per cue).
 PHASE_SWITCH_PENALTY = 8.0
@@ -160,6 +164,29 @@ def _alternation(fe: Frontend, frames: np.ndarray) -> float:
     )
 
 
+def eighths_not_beats(fe: Frontend, frames: np.ndarray) -> bool:
+    """Kick and bass strongly on every other tracked beat, and no backbeat on the others.
+
+    Kick on 1 and 3 alone does not halve a rock beat: its snare (mid band) lands on the beats
+    between, 2 and 4. Tracked eighths have the kick and the snare on the same parity (beats of
+    the real tempo) and only hats or strums between. Only when the tracked beats sit on the
+    kick (half a beat off it the low band says nothing about the level).
+    """
+    if frames.size < 9:
+        return False
+    mids = (frames[:-1] + frames[1:]) // 2
+    low_on = float(np.median(_strength_at(fe.onset_low, frames[:-1])))
+    if low_on < float(np.median(_strength_at(fe.onset_low, mids))):
+        return False
+    if _alternation_in(fe.onset_low, frames) >= LOW_ALTERNATION_HALVING:
+        return False
+    low = _strength_at(fe.onset_low, frames)
+    mid = _strength_at(fe.onset_mid, frames)
+    kick_parity = 0 if np.median(low[0::2]) >= np.median(low[1::2]) else 1
+    # Snare/backbeat on the other parity: a real beat between the kicks.
+    return bool(np.median(mid[1 - kick_parity :: 2]) < np.median(mid[kick_parity::2]))
+
+
 def accent_period_ratio(fe: Frontend, frames: np.ndarray) -> float:
     """Low/mid-band accent two beats after the strongest of 4 positions, relative to it.
 
@@ -242,19 +269,12 @@ def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndar
             continue
         break
     tempo = ternary_correction(fe, tempo)
-    # Kick/bass evidence: kick and bass on every other "beat", or kick and backbeat repeating
-    # every 4 "beats", mean they are eighths (the full band is fooled by busy eighths).
-    if tempo / 2 >= MIN_BPM:
+    # Kick/bass evidence: kick and bass on every other "beat" with no backbeat between, or kick
+    # and backbeat repeating every 4 "beats", mean they are eighths (the full band is fooled
+    # by busy eighths).
+    if tempo / 2 >= HALVING_MIN_BPM:
         frames = _track(fe, tempo)
-        # Only when the tracked beats sit on the kick (not half a beat off it, where the low
-        # band says nothing about the level).
-        mids = (frames[:-1] + frames[1:]) // 2
-        on_kick = frames.size > 8 and float(
-            np.median(_strength_at(fe.onset_low, frames[:-1]))
-        ) >= float(np.median(_strength_at(fe.onset_low, mids)))
-        if (
-            on_kick and _alternation_in(fe.onset_low, frames) < LOW_ALTERNATION_HALVING
-        ) or accent_period_ratio(fe, frames) < BACKBEAT_HALVING:
+        if eighths_not_beats(fe, frames) or accent_period_ratio(fe, frames) < BACKBEAT_HALVING:
             tempo /= 2
     alt = tempo * 2 if tempo * 2 <= MAX_BPM * 1.2 else tempo / 2
     base = float(np.median(acf[valid])) if np.any(valid) else 0.0
