@@ -164,6 +164,20 @@ def _alternation(fe: Frontend, frames: np.ndarray) -> float:
     )
 
 
+def kick_snare_parity(fe: Frontend, frames: np.ndarray) -> np.ndarray:
+    """Every other frame, on the parity with the stronger kick and snare (low + mid band)."""
+    if frames.size < 4:
+        return frames
+    score = []
+    for p in (0, 1):
+        total = 0.0
+        for env in (fe.onset_low, fe.onset_mid):
+            st = _strength_at(env, frames)
+            total += float(np.median(st[p::2])) / (float(np.median(st)) + 1e-9)
+        score.append(total)
+    return frames[int(np.argmax(score)) :: 2]
+
+
 def eighths_not_beats(fe: Frontend, frames: np.ndarray) -> bool:
     """Kick and bass strongly on every other tracked beat, and no backbeat on the others.
 
@@ -230,8 +244,8 @@ def ternary_correction(fe: Frontend, tempo: float) -> float:
     return tempo
 
 
-def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndarray]:
-    """Return (tempo, alt_tempo, acf peak salience, bpms, tempogram)."""
+def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndarray, bool]:
+    """Return (tempo, alt_tempo, acf peak salience, bpms, tempogram, halved by kick/snare)."""
     bpms, acf, tg = _global_tempo_candidates(fe)
     valid = (bpms >= MIN_BPM / 1.5) & (bpms <= MAX_BPM * 1.5)
     # A broad log-normal preference around 120 BPM only breaks near-ties.
@@ -272,15 +286,17 @@ def choose_tempo(fe: Frontend) -> tuple[float, float, float, np.ndarray, np.ndar
     # Kick/bass evidence: kick and bass on every other "beat" with no backbeat between, or kick
     # and backbeat repeating every 4 "beats", mean they are eighths (the full band is fooled
     # by busy eighths).
+    halved = False
     if tempo / 2 >= HALVING_MIN_BPM:
         frames = _track(fe, tempo)
         if eighths_not_beats(fe, frames) or accent_period_ratio(fe, frames) < BACKBEAT_HALVING:
             tempo /= 2
+            halved = True
     alt = tempo * 2 if tempo * 2 <= MAX_BPM * 1.2 else tempo / 2
     base = float(np.median(acf[valid])) if np.any(valid) else 0.0
     top = _peak_near(bpms, acf, tempo)
     salience = (top - base) / (float(acf.max()) - base + 1e-9) if top > 0 else 0.0
-    return tempo, alt, float(np.clip(salience, 0.0, 1.0)), bpms, tg
+    return tempo, alt, float(np.clip(salience, 0.0, 1.0)), bpms, tg, halved
 
 
 def refine_tempo(fe: Frontend, tempo: float, span: float = 0.04) -> float:
@@ -453,17 +469,26 @@ def _active_span(fe: Frontend) -> tuple[float, float]:
 
 def track_beats(
     fe: Frontend,
-) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[
+    float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool
+]:
     """Return (tempo, alt, beats, strengths 0..1, inferred, local bpm per beat, tempogram,
-    tempogram bpms)."""
-    tempo, alt, _salience, bpms, tg = choose_tempo(fe)
+    tempogram bpms, whether the beats were taken as every other tracked eighth)."""
+    tempo, alt, _salience, bpms, tg, halved = choose_tempo(fe)
     local = local_tempo_curve(fe, tempo, bpms, tg)
     varies = float(np.percentile(local, 95) / np.percentile(local, 5)) > 1.06
     if not varies:
         tempo = refine_tempo(fe, tempo)
-    frames = _track(fe, local if varies else tempo)
+    if halved:
+        # The eighths track cleanly (they are what the onsets show); every other one, on the
+        # parity where kick and snare land, is the beat. Re-tracking at half the tempo lets the
+        # tracker wander between the two parities.
+        frames = kick_snare_parity(fe, _track(fe, 2 * local if varies else 2 * tempo))
+    else:
+        frames = _track(fe, local if varies else tempo)
     if frames.size == 0:
-        return tempo, alt, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0), tg, bpms
+        empty = np.zeros(0)
+        return tempo, alt, empty, empty, np.zeros(0, bool), empty, tg, bpms, halved
     raw_t = librosa.frames_to_time(frames, sr=fe.sr, hop_length=fe.hop)
     s = _strength_at(fe.onset_env, frames)
     ref = float(np.percentile(s, 90)) or 1.0
@@ -503,7 +528,7 @@ def track_beats(
     st = _strength_at(fe.onset_env, gf)
     st = np.clip(st / (float(np.percentile(st, 95)) or 1.0), 0.0, 1.0)
     local_bpm = 60.0 / np.gradient(grid) if grid.size > 1 else np.full(grid.size, tempo)
-    return tempo, alt, grid, st, inferred, local_bpm, tg, bpms
+    return tempo, alt, grid, st, inferred, local_bpm, tg, bpms, halved
 
 
 def pulse_clarity(
@@ -743,8 +768,9 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
 
 
 def analyse_rhythm(fe: Frontend, chroma: np.ndarray) -> Rhythm:
-    tempo, alt, beats, strengths, inferred, local, tg, bpms = track_beats(fe)
-    shifted = correct_phase(fe, chroma, beats)
+    tempo, alt, beats, strengths, inferred, local, tg, bpms, halved = track_beats(fe)
+    # Beats taken from tracked eighths already sit on the kick/snare parity.
+    shifted = beats if halved else correct_phase(fe, chroma, beats)
     if not np.array_equal(shifted, beats):
         beats = shifted
         st = _strength_at(fe.onset_env, fe.frame_of(beats))
