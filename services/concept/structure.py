@@ -178,24 +178,26 @@ def _groups(
     med = float(np.median(d[np.triu_indices(n, 1)]))
     threshold = rel_threshold * med
     groups: list[int] = []
-    centroids: list[np.ndarray] = []
-    members: list[int] = []  # section index that founded each group
-    for i, f in enumerate(sec_feats):
-        dists = [float(np.linalg.norm(f - c)) for c in centroids]
+    founders: list[int] = []  # section index that founded each group (its chord pattern)
+    for i in range(n):
+        # Distance to the closest member of each group, not to its founder: a song's choruses
+        # drift (added layers, a key lift) and each is closest to its neighbours.
+        dists = [
+            min(float(d[i, j]) for j in range(i) if groups[j] == g) for g in range(len(founders))
+        ]
         if patterns is not None:
             # Same loudness and sound but other chords (a bridge) is not a repeat.
             dists = [
-                d
-                if harmonic_distance(patterns[i], patterns[members[g]]) < HARMONY_THRESHOLD
+                dg
+                if harmonic_distance(patterns[i], patterns[founders[g]]) < HARMONY_THRESHOLD
                 else np.inf
-                for g, d in enumerate(dists)
+                for g, dg in enumerate(dists)
             ]
         if dists and min(dists) < threshold:
             groups.append(int(np.argmin(dists)))
         else:
-            centroids.append(f)
-            members.append(i)
-            groups.append(len(centroids) - 1)
+            founders.append(i)
+            groups.append(len(founders) - 1)
     return groups
 
 
