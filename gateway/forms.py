@@ -35,6 +35,8 @@ TEXT_FIELDS = {
     "key_moments",
     "key_moment_count",
     "storyboard",
+    "shot_backend",
+    "keyframe_backend",
 }
 FILE_FIELDS = ("audio", "character_images", "lyrics")
 MAX_PROMPT_CHARS = 2000
@@ -226,6 +228,16 @@ def parse_options(form: ParsedForm) -> opb.ProjectOptions:
     if len(style) > contract.MAX_STYLE_CHARS:
         raise InvalidInput(f"style is longer than {contract.MAX_STYLE_CHARS} characters")
     opts.style = style
+    shot_backend = (form.text("shot_backend") or "").strip().lower()
+    if shot_backend and shot_backend not in contract.SHOT_BACKENDS:
+        names = ", ".join(contract.SHOT_BACKENDS)
+        raise InvalidInput(f"shot_backend must be one of {names}; got {shot_backend!r}")
+    opts.shot_backend = shot_backend
+    keyframe_backend = (form.text("keyframe_backend") or "").strip().lower()
+    if keyframe_backend and keyframe_backend not in contract.KEYFRAME_BACKENDS:
+        names = ", ".join(contract.KEYFRAME_BACKENDS)
+        raise InvalidInput(f"keyframe_backend must be one of {names}; got {keyframe_backend!r}")
+    opts.keyframe_backend = keyframe_backend
     return opts
 
 
@@ -259,6 +271,19 @@ def create_form_openapi(max_upload_mb: int) -> dict[str, Any]:
         "seed": {"type": "integer", "minimum": 0},
         "style": {"type": "string", "maxLength": contract.MAX_STYLE_CHARS},
         "key_moments": {"type": "integer", "minimum": 0, "maximum": contract.MAX_KEY_MOMENTS},
+        "shot_backend": {
+            "type": "string",
+            "enum": list(contract.SHOT_BACKENDS),
+            "description": "how shots are animated: procedural (default), comfyui "
+            "(image-to-video workflow) or openai (videos API); the deployment's "
+            "LUMIERE_SHOT_BACKENDS lists the ones it offers",
+        },
+        "keyframe_backend": {
+            "type": "string",
+            "enum": list(contract.KEYFRAME_BACKENDS),
+            "description": "how keyframes are drawn: empty = the deployment's image backend, "
+            "procedural = the built-in engine",
+        },
         "storyboard": {
             "type": "string",
             "description": "optional JSON storyboard (the shape of GET .../storyboard) that "

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from lumiere.v1 import common_pb2, concept_pb2
+from lumiere.v1 import animator_pb2, common_pb2, concept_pb2
 from lumiere.v1 import orchestrator_pb2 as opb
 
 from services.common import stages
@@ -82,6 +82,18 @@ def concept_summary(c: concept_pb2.Concept) -> dict[str, Any]:
     }
 
 
+def shot_record_json(r: animator_pb2.ShotRecord) -> dict[str, Any]:
+    """Which backend made a segment's shot, how long it took and what it returned."""
+    return {
+        "shot_id": r.shot_id or None,
+        "backend": r.backend,
+        "status": r.status,
+        "seconds": round(r.seconds, 3),
+        "clips": r.clips,
+        "detail": r.detail or None,
+    }
+
+
 def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, Any]:
     url = f"{base}/{p.id}"
     status = state_name(p.state)
@@ -103,6 +115,8 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
             "seed": o.seed,
             "key_moment_count": o.key_moment_count,
             "style": o.style,
+            "shot_backend": o.shot_backend or None,
+            "keyframe_backend": o.keyframe_backend or None,
         },
         "character_image_count": len(p.character_images),
         "has_lyrics": bool(p.lyrics.key),
@@ -122,7 +136,12 @@ def project_json(p: opb.Project, base: str = "/api/v1/projects") -> dict[str, An
             if k.image.key
         ],
         "segments": [
-            {"index": s.index, "start_frame": s.start_frame, "end_frame": s.end_frame}
+            {
+                "index": s.index,
+                "start_frame": s.start_frame,
+                "end_frame": s.end_frame,
+                "shot": shot_record_json(s.shot) if s.HasField("shot") else None,
+            }
             for s in p.segments
         ],
         "video_url": f"{url}/video" if p.final_video.key else None,

@@ -1,21 +1,12 @@
 // Lumiere web page: upload, live progress over Server-Sent Events, playback, project list.
 // Plain JS, no build step and no external resources (the page must work offline).
+// Each project opens on its timeline page (timeline.js).
 "use strict";
 
-const API = "/api/v1";
-const $ = (id) => document.getElementById(id);
-// The pipeline (stages in order, their labels, the state each reaches, the state sets) is the
-// server's table, read from /api/v1/pipeline at start-up: the page restates none of it.
-const PIPELINE = { stages: [], states: [], active: new Set(), terminal: new Set(), doneBy: {} };
+// Shared helpers (api, withKey, the pipeline table) are in lumiere.js, loaded first.
 
 async function loadPipeline() {
-  const table = await api("/pipeline");
-  PIPELINE.stages = table.stages;
-  PIPELINE.states = table.states;
-  PIPELINE.active = new Set(table.active_states);
-  PIPELINE.terminal = new Set(table.terminal_states);
-  // How many stages are finished once a project reaches a state.
-  PIPELINE.doneBy = Object.fromEntries(table.stages.map((s, i) => [s.reaches, i + 1]));
+  const table = await readPipeline();
   const list = $("stages");
   list.replaceChildren();
   for (const s of table.stages) {
@@ -25,42 +16,9 @@ async function loadPipeline() {
     list.append(li);
   }
 }
-const isActive = (status) => PIPELINE.active.has(status);
-const isTerminal = (status) => PIPELINE.terminal.has(status);
-// The first state of a run (a new project) and the state the last stage reaches.
-const initialState = () => PIPELINE.states[0];
-const finalState = () => PIPELINE.stages[PIPELINE.stages.length - 1].reaches;
 
 let current = null;    // the project shown in the project card
 let source = null;     // its EventSource
-
-function apiKey() { return localStorage.getItem("lumiere.apiKey") || ""; }
-function withKey(url) {
-  const key = apiKey();
-  if (!key) return url;
-  return url + (url.includes("?") ? "&" : "?") + "api_key=" + encodeURIComponent(key);
-}
-function headers() { return apiKey() ? { "X-API-Key": apiKey() } : {}; }
-
-async function api(path, options = {}) {
-  const resp = await fetch(API + path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
-  let body = null;
-  const type = resp.headers.get("content-type") || "";
-  if (type.includes("json")) body = await resp.json();
-  if (!resp.ok) {
-    let detail = body && body.detail;
-    if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
-    throw new Error(detail || `${resp.status} ${resp.statusText}`);
-  }
-  return body;
-}
-
-function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
-
-function showError(el, err) {
-  el.textContent = err ? String(err.message || err) : "";
-  el.hidden = !err;
-}
 
 // ------------------------------------------------------------------ create
 function uploadForm(form) {
@@ -79,11 +37,7 @@ function uploadForm(form) {
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
       if (xhr.status === 201) resolve(body);
-      else {
-        let detail = body && body.detail;
-        if (Array.isArray(detail)) detail = detail.map((d) => d.msg).join("; ");
-        reject(new Error(detail || `upload failed (${xhr.status})`));
-      }
+      else reject(new Error(errorDetail(body, `upload failed (${xhr.status})`)));
     };
     xhr.onerror = () => { bar.hidden = true; reject(new Error("network error while uploading")); };
     xhr.send(form);
@@ -100,7 +54,7 @@ async function onSubmit(event) {
   form.append("prompt", $("prompt").value);
   for (const f of $("images").files) form.append("character_images", f);
   if ($("lyrics").files[0]) form.append("lyrics", $("lyrics").files[0]);
-  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style"]) {
+  for (const name of ["size", "fps", "quality", "seed", "key_moments", "style", "shot_backend", "keyframe_backend"]) {
     const v = $(name).value.trim();
     if (v) form.append(name, v);
   }
@@ -123,11 +77,12 @@ function renderProject(p) {
   $("project-card").hidden = false;
   $("project-title").textContent = "Project " + p.id.slice(0, 8);
   $("project-prompt").textContent = p.prompt;
-  const pill = $("project-status");
-  pill.textContent = p.status.replace(/_/g, " ");
-  pill.className = "pill " + (isActive(p.status) ? "active" : p.status);
+  setPill($("project-status"), p.status);
+  $("timeline-link").href = `/projects/${p.id}`;
   renderProgress(p.status, p.progress);
-  showError($("project-error"), p.status === "failed"
+  // An error shows once a run ended without finishing (the stage that failed, or why it stopped).
+  const ended = isTerminal(p.status) && p.status !== finalState();
+  showError($("project-error"), ended && (p.failed_stage || p.error)
     ? `${p.failed_stage || "a stage"} failed: ${p.error || "unknown error"}` : null);
 
   const facts = $("concept-facts");
@@ -164,6 +119,7 @@ function renderProject(p) {
     }
   }
 
+  renderShotRecords(p);
   renderStoryboard(p);
 
   const player = $("player");
@@ -189,6 +145,22 @@ function renderProject(p) {
   for (const row of document.querySelectorAll("#projects tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === p.id);
   }
+}
+
+// Which backend made each generated shot (procedural shots say nothing new).
+function renderShotRecords(p) {
+  const box = $("shot-records");
+  box.replaceChildren();
+  const made = p.segments.filter((s) => s.shot && s.shot.status !== "procedural");
+  for (const s of made) {
+    const span = document.createElement("span");
+    const r = s.shot;
+    span.textContent = `${r.shot_id || "segment " + s.index}: ${r.backend} · ${r.status}` +
+      (r.seconds ? ` · ${r.seconds.toFixed(1)} s` : "");
+    span.title = r.detail || "";
+    box.append(span);
+  }
+  box.hidden = made.length === 0;
 }
 
 // The storyboard: fetched when the project has one and its keyframes or shot count changed.
@@ -234,21 +206,12 @@ async function renderStoryboard(p) {
 }
 
 function renderProgress(status, progress) {
-  const stages = PIPELINE.stages;
-  const completed = status === finalState();
-  const done = completed ? stages.length : (PIPELINE.doneBy[status] ?? 0);
+  const { done, fraction, completed } = runFraction(status, progress);
   // The running stage is the first one not finished (progress may still name the last one).
   document.querySelectorAll("#stages li").forEach((li, i) => {
     li.classList.toggle("done", i < done);
     li.classList.toggle("current", isActive(status) && i === done);
   });
-  // Overall fraction: where the running stage's span starts, or further if the orchestrator's
-  // own (whole-run) fraction says so, capped at that span's end.
-  let fraction = completed ? 1 : (done > 0 ? stages[done - 1].span[1] : 0);
-  if (isActive(status) && done < stages.length && progress) {
-    const [, end] = stages[done].span;
-    fraction = Math.max(fraction, Math.min(progress.fraction || 0, end));
-  }
   $("progress-fill").style.width = `${Math.round(fraction * 100)}%`;
   const msg = progress && progress.message ? `${progress.stage}: ${progress.message}` : "";
   $("progress-message").textContent = completed ? "Done." : msg;
@@ -263,9 +226,7 @@ function showProject(p) {
   const onUpdate = (e) => {
     const ev = JSON.parse(e.data);
     if (!current || ev.project_id !== current.id) return;
-    const pill = $("project-status");
-    pill.textContent = ev.status.replace(/_/g, " ");
-    pill.className = "pill " + (isActive(ev.status) ? "active" : ev.status);
+    setPill($("project-status"), ev.status);
     renderProgress(ev.status, ev.progress);
     if (e.type === "state" && !isTerminal(ev.status)) { refreshCurrent(); loadProjects(); }
   };
@@ -308,8 +269,7 @@ async function loadProjects() {
     prompt.textContent = p.prompt;
     const status = document.createElement("td");
     const pill = document.createElement("span");
-    pill.className = "pill " + (isActive(p.status) ? "active" : p.status);
-    pill.textContent = p.status.replace(/_/g, " ");
+    setPill(pill, p.status);
     status.append(pill);
     const created = document.createElement("td");
     created.textContent = p.created_at ? new Date(p.created_at).toLocaleString() : "";
@@ -319,13 +279,17 @@ async function loadProjects() {
     btn.className = "link";
     btn.textContent = p.video_url ? "watch" : "open";
     btn.addEventListener("click", async () => showProject(await api(`/projects/${p.id}`)));
+    const timeline = document.createElement("a");
+    timeline.className = "link";
+    timeline.href = `/projects/${p.id}`;
+    timeline.textContent = "timeline";
     const del = document.createElement("button");
     del.className = "link danger";
     del.textContent = "delete";
     del.disabled = isActive(p.status);
     del.title = del.disabled ? "cancel it first" : "delete the project and its files";
     del.addEventListener("click", () => deleteProject(p));
-    open.append(btn, del);
+    open.append(btn, timeline, del);
     tr.append(prompt, status, created, open);
     if (current && current.id === p.id) tr.classList.add("selected");
     tbody.append(tr);

@@ -5,7 +5,7 @@
   glitch (row bands slipping sideways) in loud passages;
 - hats (high band): how many particles show and how fast they twinkle;
 - sustained harmony / voice (the mid band smoothed over seconds): a glow and a slow drift of
-  the colour balance.
+  the colour balance (weaker on a muted look, which a tint would colour).
 
 Struck accents land on beat frames only (the snare's onsets are snapped to their beat), so the
 visual beat sync (sync_metric.py) is kept; the sustained ones change slowly. All are pure
@@ -29,14 +29,15 @@ SNARE_FLASH = 0.06  # and a touch of white (more would lift the blacks into fog)
 SNARE_DECAY_S = 0.045
 GLITCH_ENERGY = 0.72  # loudness above which a snare hit glitches instead of flashing
 DRIFT_CHROMA = 9.0  # colour drift at full sustain, in chroma code values
-GLOW_LIFT = 7.0  # luma lift at full sustain
+GLOW_GAIN = 0.06  # brightness gain of the lights at full sustain (the blacks stay black)
+GROUP_TURN = 2.4  # radians between the drift directions of successive repeat groups
 
 
 @dataclass(frozen=True)
 class Drift:
     du: float  # chroma offsets
     dv: float
-    glow: float  # luma lift
+    glow: float  # brightness gain
 
 
 class InstrumentTrack:
@@ -103,9 +104,12 @@ class InstrumentTrack:
         return 0.35 + 0.65 * self.music.high.at(t)
 
     def drift(self, t: float) -> Drift:
-        """Glow and colour drift from what is held (sustained mid band), on musical time."""
+        """Glow and colour drift from what is held (sustained mid band), on musical time since
+        the section began, from a direction of the section's repeat group: the second chorus
+        drifts through the colours the first did (not wherever the song's clock has got to)."""
         sustain = self.music.sustain.at(t)
-        p = self.music.progress(t)
+        start, group = self.music.section_anchor(t)
+        p = self.music.progress(t) - self.music.progress(start)
         amp = DRIFT_CHROMA * (0.3 + 0.7 * sustain)
-        ang = 0.11 * p + self._phase
-        return Drift(amp * math.cos(ang), amp * math.sin(ang), GLOW_LIFT * sustain)
+        ang = 0.11 * p + self._phase + GROUP_TURN * max(group, 0)
+        return Drift(amp * math.cos(ang), amp * math.sin(ang), GLOW_GAIN * sustain)

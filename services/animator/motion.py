@@ -15,6 +15,7 @@ import numpy as np
 from lumiere.v1 import storyboard_pb2
 
 from services.animator.music import Music
+from services.common.scene_vocabulary import LOOKS
 
 # Source images are prepared this much larger than the output so zoom, pan and rotation never
 # reveal an edge.
@@ -57,6 +58,9 @@ def _sway_phases(seed: str) -> tuple[float, ...]:
 # time): a shot-aware move is mostly done by the cut, whatever the shot's length.
 SHOT_TRAVEL_SHARE = 0.9
 MIN_SHOT_TRAVEL_S = 1.5
+# A muted look (haze, noir, day, ...) keeps its neutral colours: the harmony's colour drift
+# tints it at this share of a vivid look's.
+MUTED_DRIFT = 0.3
 
 _M = storyboard_pb2
 # Per framing: (amplitude, travel-time factor). Close-ups and details move subtly, wide shots
@@ -96,6 +100,7 @@ class ShotMotion:
     parallax: float = 1.0  # multiplies each depth plane's offset from depth 1
     punch: float = 1.0  # beat-punch multiplier
     subject_amp: float = 1.0  # how much the subject plane moves to the beat (framing)
+    colour_drift: float = 1.0  # how far the sustained harmony tints the picture (the look)
 
     @classmethod
     def plan(
@@ -190,6 +195,7 @@ class ShotMotion:
             parallax=parallax,
             punch=punch,
             subject_amp=subject_amp,
+            colour_drift=1.0 if LOOKS[shot.look % len(LOOKS)].vivid else MUTED_DRIFT,
         )
 
     def depth(self, depth: float) -> float:

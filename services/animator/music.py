@@ -98,6 +98,9 @@ class Music:
     onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # Snare/clap hits from the concept's instrument drivers (empty on older concepts).
     snare_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (start time, repeat group) of each section, in time order: effects that drift slowly
+    # restart with each section, so a repeated section drifts as the first one did.
+    sections: tuple[tuple[float, int], ...] = ()
 
     @classmethod
     def from_concept(cls, concept: concept_pb2.Concept) -> Music:
@@ -134,6 +137,9 @@ class Music:
             sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
             onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
             snare_times=np.sort(np.asarray(concept.drivers.snare_times, dtype=np.float64)),
+            sections=tuple(
+                sorted((float(sec.start), int(sec.repeat_group)) for sec in concept.sections)
+            ),
         )
 
     def progress(self, t: float) -> float:
@@ -143,6 +149,15 @@ class Music:
         value at any global time is the same on every replica.
         """
         return 0.4 * t + 0.8 * self.intensity.integrate(t)
+
+    def section_anchor(self, t: float) -> tuple[float, int]:
+        """(start, repeat group) of the section playing at `t` ((0, -1) before or without any)."""
+        anchor = (0.0, -1)
+        for start, group in self.sections:
+            if start > t:
+                break
+            anchor = (start, group)
+        return anchor
 
     def snare_beats(self) -> np.ndarray:
         """Which beats carry a snare/clap: the off-downbeat beats the concept's snare driver hit

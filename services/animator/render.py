@@ -22,7 +22,13 @@ import numpy as np
 
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
-from services.animator.instruments import GLITCH_ENERGY, SNARE_FLASH, SNARE_GAIN, InstrumentTrack
+from services.animator.instruments import (
+    GLITCH_ENERGY,
+    GLOW_GAIN,
+    SNARE_FLASH,
+    SNARE_GAIN,
+    InstrumentTrack,
+)
 from services.animator.motion import (
     SOURCE_SCALE,
     Pose,
@@ -664,7 +670,9 @@ class SegmentRenderer:
         if shot.incoming == tr.FLASH_CUT and k >= shot.start_frame:
             white = max(white, 0.85 * math.exp(-(k - shot.start_frame) / p.fps / tr.FLASH_DECAY_S))
 
-        gain, lift, sat = 1.0 + 0.22 * accent, 6.0 * accent, 1.0 + 0.25 * accent
+        # The beat lifts the lights (gain) more than the blacks (lift): blacks lifted on every
+        # beat turn a night scene milky.
+        gain, lift, sat = 1.0 + 0.3 * accent, 1.5 * accent, 1.0 + 0.25 * accent
         tint = (0.0, 0.0)
         if inst is not None:
             hit = inst.snare(k)
@@ -676,9 +684,9 @@ class SegmentRenderer:
                     gain += SNARE_GAIN * hit
                     white = max(white, SNARE_FLASH * hit)
             drift = inst.drift(t)
-            tint = (drift.du, drift.dv)
-            lift += drift.glow
-            sat += 0.1 * drift.glow / 7.0
+            tint = (drift.du * shot.motion.colour_drift, drift.dv * shot.motion.colour_drift)
+            gain += drift.glow
+            sat += 0.1 * drift.glow / GLOW_GAIN
 
         if p.particles:
             share = inst.particles_shown(t) if inst is not None else 1.0

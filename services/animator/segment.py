@@ -6,7 +6,7 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from lumiere.v1 import animator_pb2, common_pb2, concept_pb2, seeder_pb2, storyb
 from services.animator import transitions as tr
 from services.animator.captions import CaptionTrack
 from services.animator.encode import encode_frames, frame_planes
+from services.animator.generated import ClipRenderer, ShotBackends, shot_clip
 from services.animator.motion import ShotMotion
 from services.animator.music import Music
 from services.animator.presets import EncoderProfile, resolve_profile
@@ -23,6 +24,7 @@ from services.animator.timeline import validate_frame_range
 from services.common import contract
 from services.common.errors import InvalidInput
 from services.common.images import decode_image
+from services.common.settings import Settings
 from services.common.storage import ArtifactStore, validate_key
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,19 @@ log = logging.getLogger(__name__)
 Report = Callable[[int, int, str], None]
 
 
-def segment_key(request: animator_pb2.RenderSegmentRequest, profile: EncoderProfile) -> str:
+def segment_key(
+    request: animator_pb2.RenderSegmentRequest,
+    profile: EncoderProfile,
+    clips: Sequence[str] = (),
+) -> str:
     # The renderer's version is part of the key: a new renderer never reuses an old render.
+    # So are the generated clips a shot is made of (none: procedural, or a fallback).
     digest = hashlib.sha256()
     digest.update(contract.RENDER_VERSION.encode())
     digest.update(repr(profile).encode())
     digest.update(request.SerializeToString(deterministic=True))
+    for clip in clips:
+        digest.update(clip.encode())
     key = contract.segment_key(request.project_id, request.segment_index, digest.hexdigest()[:12])
     return validate_key(key)
 
@@ -230,15 +239,20 @@ def existing_ref(store: ArtifactStore, key: str) -> common_pb2.ArtifactRef:
 
 
 def render_segment(
-    request: animator_pb2.RenderSegmentRequest, store: ArtifactStore, report: Report
+    request: animator_pb2.RenderSegmentRequest,
+    store: ArtifactStore,
+    report: Report,
+    backends: ShotBackends | None = None,
 ) -> animator_pb2.RenderSegmentResult:
-    """Render and store one segment; returns the stored one untouched if it already exists."""
+    """Render and store one segment; returns the stored one untouched if it already exists.
+    With shot `backends`, the shot may be a generated clip (generated.py) instead."""
     validate_frame_range(request.start_frame, request.end_frame)
     plan, profile = build_plan(request, store)
-    key = segment_key(request, profile)
+    shot = shot_clip(request, plan, store, backends or ShotBackends(Settings()), report)
+    key = segment_key(request, profile, shot.keys)
     total = plan.end - plan.start
     segment = animator_pb2.Segment(
-        index=request.segment_index, start_frame=plan.start, end_frame=plan.end
+        index=request.segment_index, start_frame=plan.start, end_frame=plan.end, shot=shot.record
     )
     if store.exists(key):
         report(total, total, f"segment {request.segment_index} already rendered")
@@ -252,9 +266,12 @@ def render_segment(
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lumiere-anim-") as tmp:
         path = Path(tmp) / "segment.mp4"
-        stats = encode_frames(
-            SegmentRenderer(plan, frame_planes).frames(), path, profile, total, progress
+        renderer = (
+            SegmentRenderer(plan, frame_planes)
+            if shot.clip is None
+            else ClipRenderer(plan, shot.clip, frame_planes)
         )
+        stats = encode_frames(renderer.frames(), path, profile, total, progress)
         if stats.count != total:
             raise RuntimeError(f"encoded {stats.count} frames, expected {total}")
         elapsed = time.perf_counter() - t0

@@ -10,6 +10,7 @@ import grpc
 from lumiere.v1 import animator_pb2, animator_pb2_grpc
 
 from services.animator.compose import compose_video
+from services.animator.generated import ShotBackends
 from services.animator.runtime import tune_process
 from services.animator.segment import render_segment
 from services.common.progress import stage_events
@@ -24,13 +25,14 @@ class AnimatorServicer(animator_pb2_grpc.AnimatorServiceServicer):
         # Each render keeps ~2 threads busy (render + encode); bound the concurrent renders so a
         # replica never oversubscribes its cores. Extra calls queue here.
         self._slots = asyncio.Semaphore(max(1, settings.animator_workers))
+        self.backends = ShotBackends(settings)
         tune_process()
 
     async def RenderSegment(  # noqa: N802 - gRPC method name
         self, request: animator_pb2.RenderSegmentRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[animator_pb2.RenderSegmentEvent]:
         async with self._slots:
-            work = partial(render_segment, request, self.store)
+            work = partial(render_segment, request, self.store, backends=self.backends)
             async for event in stage_events("animator", work, animator_pb2.RenderSegmentEvent):
                 yield event
 

@@ -58,6 +58,13 @@ MAX_TOTAL_FRAMES = 20 * 60 * 60
 # key, so a resumed or regenerated project never mixes renders of two renderer versions.
 RENDER_VERSION = "4"
 
+# Shot backends a project can name (ProjectOptions.shot_backend); a deployment offers a subset
+# (Settings.shot_backends). "procedural" needs no service and is every generated shot's fallback.
+SHOT_BACKENDS = ("procedural", "comfyui", "openai")
+# Keyframe backends a project can name (ProjectOptions.keyframe_backend): "" is the deployment's
+# (LUMIERE_SEEDER_BACKEND), "procedural" opts out of it; another name must be the deployment's.
+KEYFRAME_BACKENDS = ("procedural", "comfyui", "openai", "automatic1111")
+
 # -- frame math -------------------------------------------------------------------------------
 
 
@@ -171,6 +178,12 @@ def contact_sheet_key(project_id: str, digest: str) -> str:
 
 def segment_key(project_id: str, index: int, digest: str) -> str:
     return f"{outputs_prefix(project_id)}animations/anim_{index:03d}_{digest}.mp4"
+
+
+def clip_key(project_id: str, shot_id: str, digest: str) -> str:
+    """A generated clip, keyed by the hash of everything that shaped it (backend, workflow,
+    prompt, seed, size, length, images): resume and regenerate find it instead of paying again."""
+    return f"{outputs_prefix(project_id)}clips/{shot_id or 'shot'}_{digest}.mp4"
 
 
 def final_video_key(project_id: str) -> str:

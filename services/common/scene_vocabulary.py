@@ -16,7 +16,8 @@ cannot draw, and a unit test pins that it draws nothing else).
   families (a renderer may resolve a name without its family);
 - `ABSTRACT_VIEWPOINTS`: effect shots (light, particles, shapes) that go with every family;
 - `FIGURE_KINDS`, `FIGURE_WORDS`, `FIGURE_PLURALS`, `FIGURE_HINTS`: the figures the seeder draws
-  and the words that name them.
+  and the words that name them;
+- `LOOKS`: the palette/lighting variants a shot can take (Shot.look is an index into it).
 
 Framings are named as in storyboard.proto's Framing without the prefix, lowercase: "wide",
 "medium", "close_up", "detail", "subject", "abstract".
@@ -270,3 +271,34 @@ FIGURE_HINTS: dict[str, str] = {
     "guy": "man",
     "machine": "robot",
 }
+
+
+# --------------------------------------------------------------------------- looks
+
+
+@dataclass(frozen=True)
+class LookWord:
+    """A look: a palette/lighting variant within the video's one palette (Shot.look indexes
+    LOOKS). `vivid` looks are full-colour neon and glow, for the loudest sections; the others
+    are muted (haze, desaturated, daylight, dark) and set calm sections apart from them.
+    `phrase` is what a text-to-image backend is told; the procedural seeder draws each name
+    (services/seeder/looks.py, which refuses to import if one is missing)."""
+
+    name: str
+    phrase: str
+    vivid: bool
+
+
+# In contrast order within each kind: a video's groups take vivid looks from the front and muted
+# ones from the front, so the first few differ most (measured in colour histograms by
+# bench/director_video.py; haze, noir and day are far from every other look).
+LOOKS: tuple[LookWord, ...] = (
+    LookWord("base", "key light in the palette's main colours", True),
+    LookWord("glow", "saturated accent colours, strong glow", True),
+    LookWord("duotone", "duotone in the accent colour", True),
+    LookWord("haze", "soft haze, diffuse light", False),
+    LookWord("noir", "desaturated, almost monochrome, hard light", False),
+    LookWord("day", "open daylight, lifted shadows", False),
+    LookWord("deep", "cool light, deep shadows", False),
+    LookWord("backlit", "backlit, high contrast, deep shadows", False),
+)

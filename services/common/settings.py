@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     animator_inflight_per_replica: int = 2
     # Worker threads an animator uses for its own CPU work.
     animator_workers: int = Field(default=2, ge=1)
+    # Shot backends a project may choose at create (comma-separated allow-list; "procedural"
+    # is always allowed) and the one it gets when it names none. Read by the gateway (to
+    # refuse others with a 400) and the animator (services/animator/config.py: how to reach
+    # each backend).
+    shot_backends: str = "procedural"
+    shot_backend: str = "procedural"
     log_level: str = "INFO"
 
     # The concept's optional screenwriter (services/concept/screenwriter.py): an OpenAI-compatible
@@ -93,6 +99,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'lumiere.db').resolve()}"
+
+    def allowed_shot_backends(self) -> list[str]:
+        names = {n.strip() for n in self.shot_backends.split(",") if n.strip()}
+        return sorted({"procedural", self.shot_backend, *names})
 
 
 @lru_cache

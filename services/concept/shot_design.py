@@ -12,7 +12,8 @@ follow the music:
 - camera move: from the pace and the framing (calm: crane, pan, slow push-in; loud: handheld,
   locked-off with beat punches, orbit around the subject), push-in through a build, a
   pull-out to end the video;
-- look: one per repeat group, in order of appearance; a contrasting neighbour never shares it;
+- look: one per repeat group: vivid looks for the loudest groups, muted ones for the rest, in
+  order of appearance; a contrasting neighbour never shares it;
 - viewpoint: the scene family's viewpoints for the framing, rotated through the video;
 - repeats: the first section of a repeat group is the template; its later sections take the
   template's framing, subject and look shot by shot, with small variation (every third shot
@@ -35,7 +36,9 @@ from services.concept.shot_vocabulary import (
     DETAIL,
     LOOK_COUNT,
     MEDIUM,
+    MUTED_LOOKS,
     SUBJECT,
+    VIVID_LOOKS,
     WIDE,
     viewpoints_for,
 )
@@ -111,15 +114,28 @@ def pace(drive: float) -> str:
 
 
 def group_looks(plans: list[SectionPlan]) -> dict[int, int]:
-    """Look per repeat group, in order of first appearance, so neighbours of different groups
-    differ even when the groups outnumber the looks."""
+    """Look per repeat group. The loudest groups (the top third by mean drive, at least one)
+    take vivid looks, the others muted ones, each kind in its contrast order (VIVID_LOOKS,
+    MUTED_LOOKS) by first appearance: a chorus in full neon against hazy, pale or dark verses,
+    and no two groups alike while the looks last. When they run out they cycle, and a section
+    never takes the look of the section before it when that belongs to another group."""
+    drives: dict[int, list[float]] = {}
+    for p in plans:
+        drives.setdefault(p.group, []).append(p.drive)
+    ranked = sorted(drives, key=lambda g: -float(np.mean(drives[g])))
+    vivid = set(ranked[: max(1, round(len(ranked) / 3))])
+    used = {True: 0, False: 0}
     looks: dict[int, int] = {}
     prev = -1
     for p in plans:
         if p.group not in looks:
-            look = len(looks) % LOOK_COUNT
-            if look == prev and LOOK_COUNT > 1:
-                look = (look + 1) % LOOK_COUNT
+            kind = p.group in vivid
+            choices = (VIVID_LOOKS if kind else MUTED_LOOKS) or tuple(range(LOOK_COUNT))
+            look = choices[used[kind] % len(choices)]
+            used[kind] += 1
+            if look == prev and len(choices) > 1:
+                look = choices[used[kind] % len(choices)]
+                used[kind] += 1
             looks[p.group] = look
         prev = looks[p.group]
     return looks

@@ -29,6 +29,7 @@ from services.common.scene_vocabulary import (
     FAMILY_WORDS,
     FIGURE_PLURALS,
     FIGURE_WORDS,
+    LOOKS,
 )
 
 WIDE = sb.FRAMING_WIDE
@@ -202,14 +203,9 @@ MOVE_PHRASE = {
     sb.CAMERA_MOVE_HANDHELD: "handheld camera",
     sb.CAMERA_MOVE_LOCKED: "locked-off camera with beat punches",
 }
-# Looks: palette/lighting variants within the video's one palette. Index = Shot.look; a
-# renderer maps the index to its own variant, the phrase tells text-to-image backends.
-LOOK_PHRASES = (
-    "key light in the palette's main colours",
-    "cool light, deep shadows",
-    "warm accent light",
-    "backlit, high contrast",
-    "soft haze, diffuse light",
-    "saturated accent colours, strong glow",
-)
-LOOK_COUNT = len(LOOK_PHRASES)
+# Looks: palette/lighting variants within the video's one palette (Shot.look indexes
+# scene_vocabulary.LOOKS); the phrase tells text-to-image backends.
+LOOK_PHRASES = tuple(look.phrase for look in LOOKS)
+LOOK_COUNT = len(LOOKS)
+VIVID_LOOKS = tuple(i for i, look in enumerate(LOOKS) if look.vivid)
+MUTED_LOOKS = tuple(i for i, look in enumerate(LOOKS) if not look.vivid)

@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
-from typing import IO
 
-import httpx
-
-from services.common import stages
+from services.cli.api import LumiereAPI
+from services.cli.display import LineDisplay
+from services.cli.follow import Pipeline, follow
 from services.common.settings import get_settings
 from services.devstack.processes import LocalStack
 from services.devstack.synth import SR, demo_spec, synth_song, write_audio
 from services.devstack.video_check import inspect_video
-
-# The state reached -> the stage that just ended, as a person reads it.
-STAGE_OF_STATE = {
-    stages.state_name(state): f"{spec.name} ({spec.label.lower()})"
-    for state, spec in stages.STAGE_ENDED_BY.items()
-}
-TERMINAL = {stages.state_name(s) for s in stages.TERMINAL_STATES}
 
 
 def run_project(
@@ -36,53 +29,16 @@ def run_project(
     echo: bool = True,
     character_images: list[tuple[str, bytes]] | None = None,
 ) -> tuple[dict, dict[str, float]]:
-    """Create + process a project over REST and poll it to the end; returns it and stage times.
+    """Create + process a project over REST and follow it to the end (the `lumiere` command's
+    client and follower); returns it and the seconds per stage.
 
     `character_images`: (file name, PNG/JPEG bytes) pairs uploaded with the song."""
-    with httpx.Client(base_url=base_url, timeout=60.0) as client:
-        with audio.open("rb") as fh:
-            files: list[tuple[str, tuple[str, IO[bytes] | bytes, str]]] = [
-                ("audio", (audio.name, fh, "audio/mpeg"))
-            ]
-            files += [("character_images", (n, b, "image/png")) for n, b in character_images or []]
-            resp = client.post(
-                "/api/v1/projects", data={"prompt": prompt, **(form or {})}, files=files
-            )
-        resp.raise_for_status()
-        project = resp.json()
-        pid = project["id"]
-        client.post(f"/api/v1/projects/{pid}/process").raise_for_status()
-        started = last_change = time.monotonic()
-        state = project.get("status", "created")
-        stage_times: dict[str, float] = {}
-        last_line = ""
-        deadline = started + timeout_s
-        while time.monotonic() < deadline:
-            project = client.get(f"/api/v1/projects/{pid}").json()
-            new_state = project["status"]
-            now = time.monotonic()
-            if new_state != state:
-                if new_state in STAGE_OF_STATE:
-                    stage_times[STAGE_OF_STATE[new_state]] = now - last_change
-                    last_change = now
-                elif new_state == "processing":
-                    last_change = now
-                state = new_state
-                if echo:
-                    print(f"[{now - started:6.1f}s] state: {state}", flush=True)
-            progress = project.get("progress") or {}
-            line = (
-                f"{progress.get('stage', '')}: {100 * float(progress.get('fraction') or 0):5.1f}% "
-                f"{progress.get('message', '')}"
-            )
-            if echo and line != last_line and progress:
-                print(f"[{now - started:6.1f}s]   {line}", flush=True)
-                last_line = line
-            if state in TERMINAL:
-                break
-            time.sleep(0.25)
-        stage_times["total"] = time.monotonic() - started
-        return project, stage_times
+    with LumiereAPI(base_url) as api:
+        pid = api.create(audio, prompt, form, character_images)["id"]
+        api.process(pid)
+        pipe = Pipeline.of(api.pipeline())
+        display = LineDisplay(sys.stdout, pipe, api.timeline(pid)["shot_states"])
+        return follow(api, pid, display.update if echo else None, pipe, timeout_s)
 
 
 def main() -> None:

@@ -72,6 +72,9 @@ class ServiceProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     history: list[int] = field(default_factory=list)
+    # In a session of its own, a terminal's Ctrl-C reaches only the parent, which then stops
+    # the service with SIGTERM once it has finished with it (the `lumiere` command does so).
+    own_session: bool = False
 
     @property
     def address(self) -> str:
@@ -91,6 +94,7 @@ class ServiceProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=self.own_session,
         )
         log.close()
         self.history.append(self.proc.pid)
@@ -138,6 +142,7 @@ class ProcessStack:
     animators: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[ServiceProcess] = field(default_factory=list)
+    own_session: bool = False
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +170,7 @@ class ProcessStack:
             free_port(),
             {**self.base_env(), **(env or {})},
             self.data_dir / "logs" / f"{name or stage}.log",
+            own_session=self.own_session,
         )
         self.procs.append(proc)
         return proc
@@ -208,8 +214,9 @@ class LocalStack(ProcessStack):
         animators: int = 1,
         extra_env: dict[str, str] | None = None,
         fixed_ports: bool = False,
+        own_session: bool = False,
     ) -> None:
-        super().__init__(data_dir.resolve(), animators, extra_env or {})
+        super().__init__(data_dir.resolve(), animators, extra_env or {}, own_session=own_session)
         if fixed_ports:
             # The ports from settings (LUMIERE_*_PORT), for `make stack`; replicas step by 100.
             from services.common.settings import Settings

@@ -51,7 +51,11 @@ class Operations:
         return project_to_proto(*found)
 
     async def create(self, req: orchestrator_pb2.CreateProjectRequest) -> orchestrator_pb2.Project:
-        spec = validation.project_spec(req, self.engine.config.max_prompt_chars)
+        spec = validation.project_spec(
+            req,
+            self.engine.config.max_prompt_chars,
+            self.engine.settings.allowed_shot_backends(),
+        )
         for name, ref in validation.input_refs(spec):
             if not await self.engine.api(self.engine.store.exists, ref.key):
                 raise InvalidInput(

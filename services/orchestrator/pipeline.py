@@ -225,6 +225,7 @@ class Pipeline:
             key_moment_ids=only,
             prompt_overrides=overrides.prompts_for(only),
             shot_ids=some_shots,
+            backend=spec.options.keyframe_backend,
         )
         stage = common_pb2.STAGE_SEEDER
         partial = len(some_shots) or len(only)

@@ -63,6 +63,7 @@ def segment_request(
         concept=concept,
         video=run.video,
         seed=run.row.overrides.segment_seed(seg.index, run.row.spec.options.seed),
+        shot_backend=run.row.spec.options.shot_backend,
     )
     to_kf = keyframes[seg.to_keyframe]
     next_shot = (

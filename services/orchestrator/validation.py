@@ -37,10 +37,19 @@ def check_ref(name: str, ref: common_pb2.ArtifactRef) -> None:
 
 
 def project_spec(
-    req: orchestrator_pb2.CreateProjectRequest, max_prompt_chars: int
+    req: orchestrator_pb2.CreateProjectRequest,
+    max_prompt_chars: int,
+    shot_backends: list[str] | None = None,
 ) -> orchestrator_pb2.Project:
-    """The project a create request describes, checked and with defaults filled in."""
+    """The project a create request describes, checked and with defaults filled in.
+    `shot_backends`: the deployment's allow-list (None: only the known names are checked)."""
     project_id = project_id_or_new(req.project_id)
+    check_shot_backend(req.options.shot_backend, shot_backends)
+    if req.options.keyframe_backend not in ("", *contract.KEYFRAME_BACKENDS):
+        raise InvalidInput(
+            f"unknown keyframe_backend {req.options.keyframe_backend!r} "
+            f"(known: {', '.join(contract.KEYFRAME_BACKENDS)})"
+        )
     prompt = check_prompt(req.prompt, max_prompt_chars)
     check_ref("audio", req.audio)
     if len(req.character_images) > contract.MAX_CHARACTER_IMAGES:
@@ -68,6 +77,20 @@ def project_spec(
             raise InvalidInput(f"storyboard: {exc}") from None
         spec.initial_storyboard.CopyFrom(req.storyboard)
     return spec
+
+
+def check_shot_backend(name: str, allowed: list[str] | None) -> None:
+    if not name:
+        return
+    if name not in contract.SHOT_BACKENDS:
+        raise InvalidInput(
+            f"unknown shot_backend {name!r} (known: {', '.join(contract.SHOT_BACKENDS)})"
+        )
+    if allowed is not None and name not in allowed:
+        raise InvalidInput(
+            f"shot_backend {name!r} is not offered by this deployment "
+            f"(allowed: {', '.join(allowed)})"
+        )
 
 
 def input_refs(spec: orchestrator_pb2.Project) -> list[tuple[str, common_pb2.ArtifactRef]]:

@@ -36,6 +36,12 @@ async def watch(
         rank = STATE_RANK.get(first.state, 0)
         if first.state in TERMINAL_STATES and row.run_requested_at is None:
             return
+        # A run is queued behind a finished one (resume, regenerate): its states start again from
+        # the bottom, and a terminal event is the old run's until the new one has shown itself
+        # (an active state) or the row says it is over.
+        queued = first.state in TERMINAL_STATES
+        if queued:
+            rank = 0
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=poll_s)
@@ -51,9 +57,14 @@ async def watch(
                 event = event_from_row(fresh)
                 if event_key(event) == last_key:
                     continue
+            if queued and event.state in TERMINAL_STATES:
+                fresh = await read(project_id)
+                if fresh is not None and fresh.run_requested_at is not None:
+                    continue  # the old run's ending; the queued run has not started yet
             # An event published before our snapshot can arrive after it; never go back.
             if STATE_RANK.get(event.state, 0) < rank:
                 continue
+            queued = queued and event.state in TERMINAL_STATES
             rank = STATE_RANK.get(event.state, 0)
             last_key = event_key(event)
             yield event

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from services.common.scene_vocabulary import LOOKS as LOOK_WORDS
 from services.seeder import drawing as d
 from services.seeder.drawing import F32
 from services.seeder.palette import RGB, Palette
@@ -37,16 +38,24 @@ class Look:
     vignette: float = 1.0  # vignette gain
 
 
-LOOKS: tuple[Look, ...] = (
-    Look("base"),
-    Look("glow", recast="swap", sat=1.2, lighting="glow", bloom=1.8),
-    Look("backlit", recast="light", val=0.8, lighting="backlit", vignette=1.3),
-    Look("day", hue=0.02, sat=0.8, val=1.15, lighting="day", bloom=0.6, vignette=0.5),
-    Look("duotone", recast="rotate", lighting="duo", bloom=1.2),
-    Look("haze", recast="swap", hue=-0.03, sat=0.75, lighting="haze", vignette=0.7),
-    Look("deep", recast="rotate", hue=0.04, sat=1.1, val=0.78, lighting="night", bloom=1.4),
-    Look("noir", lighting="duo", sat=0.35, val=0.95, bloom=0.8, vignette=1.4),
-)
+# How each look of the shared vocabulary (scene_vocabulary.LOOKS, which Shot.look indexes) is drawn.
+_DRAWN: dict[str, Look] = {
+    look.name: look
+    for look in (
+        Look("base"),
+        Look("glow", recast="swap", sat=1.2, lighting="glow", bloom=1.8),
+        Look("backlit", recast="light", val=0.8, lighting="backlit", vignette=1.3),
+        Look("day", hue=0.02, sat=0.8, val=1.15, lighting="day", bloom=0.6, vignette=0.5),
+        Look("duotone", recast="rotate", lighting="duo", bloom=1.2),
+        Look("haze", recast="swap", hue=-0.03, sat=0.75, lighting="haze", vignette=0.7),
+        Look("deep", recast="rotate", hue=0.04, sat=1.1, val=0.78, lighting="night", bloom=1.4),
+        Look("noir", lighting="duo", sat=0.35, val=0.95, bloom=0.8, vignette=1.4),
+    )
+}
+_missing = [w.name for w in LOOK_WORDS if w.name not in _DRAWN]
+if _missing:
+    raise ImportError(f"looks named in scene_vocabulary.LOOKS but not drawn: {_missing}")
+LOOKS: tuple[Look, ...] = tuple(_DRAWN[w.name] for w in LOOK_WORDS)
 
 
 def look_for(index: int) -> Look:

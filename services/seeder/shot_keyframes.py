@@ -40,7 +40,7 @@ from services.common.contract import (
     is_shot_id,
     shot_keyframe_key,
 )
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, LumiereError
 from services.common.images import decode_image, encode_png
 from services.common.storage import ArtifactStore
 from services.seeder.backends.base import ImageBackend, ImageRequest
@@ -53,7 +53,7 @@ from services.seeder.shots import FRAMING_NAMES, ShotRender, render_shot
 Report = Callable[[int, int, str], None]
 
 # Bump when shot drawing changes, so stored shot keyframes of an older drawing are not reused.
-SHOT_ENGINE = "shots-1"
+SHOT_ENGINE = "shots-2"
 
 
 @dataclass(frozen=True)
@@ -387,7 +387,12 @@ def draw_shots(
                 futures[pool.submit(draw_with_backend, job, backend, cfg)] = job
         for fut in as_completed(futures):
             job = futures[fut]
-            results[job.shot.id] = store_drawn(job, fut.result(), backend.name, store)
+            try:
+                drawn = fut.result()
+            except LumiereError as exc:
+                # Name the shot: "shot-004 (comfyui): content policy: ..." is actionable.
+                raise type(exc)(f"shot {job.shot.id} ({backend.name}): {exc}") from exc
+            results[job.shot.id] = store_drawn(job, drawn, backend.name, store)
             done += 1
             report(done, total, f"shot {done}/{total} ({job.shot.id})")
     except BrokenProcessPool:

@@ -343,7 +343,7 @@ def render_shot(
     poses = []
     if export_layers:
         for layer in pose_layers:
-            poses.append(d.to_u8(d.unpremultiply(layer.rgb, layer.a)))
+            poses.append(d.straight_u8(layer.rgb, layer.a))
     return ShotRender(
         image=image,
         layers=out_layers,

@@ -119,7 +119,8 @@ def openai_handler(fail_first: int = 0, status: int = 503) -> Handler:
 
 
 def cfg(**kw: Any) -> SeederSettings:
-    return SeederSettings(retries=3, timeout_s=5, **kw)
+    # No waiting for a down backend here: the tests that want it set down_wait_s.
+    return SeederSettings(**{"retries": 3, "timeout_s": 5, "down_wait_s": 0, **kw})
 
 
 def fast(backend: Any) -> Any:
@@ -277,6 +278,33 @@ async def test_service_maps_backend_refusal_to_failed_precondition(
             await generate(seeder_cfg, settings, store, req)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "Incorrect API key" in (err.value.details() or "")
+
+
+async def test_content_policy_refusal_names_the_shot(settings: Settings, store: LocalStore) -> None:
+    def refuse(
+        path: str, headers: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        # OpenAI's answer to a prompt its safety system rejects.
+        error = {
+            "message": "Your request was rejected as a result of our safety system.",
+            "type": "image_generation_user_error",
+            "code": "content_policy_violation",
+        }
+        return 400, {"error": error}
+
+    concept = storyboard_concept(n_shots=2)
+    with fake_server(refuse) as (url, got):
+        seeder_cfg = cfg(backend="openai", base_url=url, api_key="sk-test", workers=1)
+        req = seeder_pb2.GenerateKeyframesRequest(
+            project_id="proj", concept=concept, width=256, height=256
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await generate(seeder_cfg, settings, store, req)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = err.value.details() or ""
+    first = concept.storyboard.shots[0].id
+    assert f"shot {first} (openai)" in details and "content policy" in details
+    assert len(got) == len({g["json"]["prompt"] for g in got})  # terminal: never retried
 
 
 async def test_http_backends_get_one_request_per_shot_with_its_prompt(

@@ -132,6 +132,19 @@ def test_instruments_drive_their_own_accents() -> None:
     assert max(abs(a.du - b.du) for a, b in zip(drifts, drifts[1:], strict=False)) < 0.3
 
 
+def test_colour_drift_restarts_with_each_section_of_a_group() -> None:
+    """The second chorus drifts through the colours the first did, whatever the song's clock."""
+    concept = _song(bars=16)
+    for start, end, group in ((0.0, 8.0, 0), (8.0, 16.0, 1), (16.0, 24.0, 0), (24.0, 32.0, 1)):
+        concept.sections.add(start=start, end=end, repeat_group=group)
+    track = InstrumentTrack(Music.from_concept(concept), FPS, "s")
+    for offset in (0.5, 3.0):
+        first, again = track.drift(offset), track.drift(16.0 + offset)
+        other = track.drift(8.0 + offset)
+        assert (first.du, first.dv) == pytest.approx((again.du, again.dv), abs=1.5)
+        assert np.hypot(first.du - other.du, first.dv - other.dv) > 3.0
+
+
 @pytest.mark.parametrize("level", [0.5, 0.95])
 def test_beat_sync_stays_above_point_nine_with_the_director(
     store: LocalStore, level: float

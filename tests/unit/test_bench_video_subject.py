@@ -62,3 +62,22 @@ def test_a_setting_sun_behind_buildings_is_not_the_subject() -> None:
     d.ellipse((200, 10, 260, 70), fill=(240, 120, 100))  # salmon, as in a sunset look
     d.rectangle((190, 40, 270, 180), fill=(20, 25, 90))  # navy buildings in front of it
     assert not subject_visible(np.asarray(img))
+
+
+def close_up(img: Image.Image, head: bool = True) -> np.ndarray:
+    """The cut-out framed from the chest up: a wide crimson block cut by the frame's bottom
+    edge, the head (when drawn) right above it."""
+    d = ImageDraw.Draw(img)
+    d.rectangle((110, 80, 210, 180), fill=(190, 30, 60))
+    if head:
+        d.ellipse((130, 30, 190, 90), fill=(220, 170, 140))
+    d.line((0, 130, 320, 110), fill=(230, 40, 200), width=2)  # a laser across the body
+    return np.asarray(img)
+
+
+def test_a_close_up_without_legs_shows_it() -> None:
+    assert subject_visible(close_up(night()))
+
+
+def test_a_red_block_at_the_bottom_without_a_head_is_not_the_subject() -> None:
+    assert not subject_visible(close_up(night(), head=False))

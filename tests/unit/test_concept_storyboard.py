@@ -7,6 +7,7 @@ import pytest
 from lumiere.v1 import concept_pb2
 from lumiere.v1 import storyboard_pb2 as sb
 
+from services.common.scene_vocabulary import LOOKS
 from services.concept.analysis import analyse
 from services.concept.shot_pacing import MAX_SHOT_S, MIN_SHOT_S
 from services.concept.storyboard import plan_storyboard
@@ -140,6 +141,20 @@ def test_repeat_groups_reuse_looks_and_framing(repeats: concept_pb2.Concept) -> 
             assert [s.subject for s in again[:n]] == [s.subject for s in first[:n]]
     looks = {s.repeat_group: by_section[k][0].look for k, s in enumerate(repeats.sections)}
     assert len(set(looks.values())) == len(looks)  # contrasting sections look different
+
+
+def test_the_loudest_group_is_vivid_and_the_calm_ones_muted(
+    repeats: concept_pb2.Concept,
+) -> None:
+    """The chorus glows in full colour; the verses and the intro take muted looks."""
+    looks = {s.section_index: s.look for s in repeats.storyboard.shots}
+    energy: dict[int, list[float]] = {}
+    for s in repeats.sections:
+        energy.setdefault(s.repeat_group, []).append(s.energy)
+    loudest = max(energy, key=lambda g: float(np.mean(energy[g])))
+    for k, s in enumerate(repeats.sections):
+        vivid = LOOKS[looks[k]].vivid
+        assert vivid == (s.repeat_group == loudest), (s.label, LOOKS[looks[k]].name)
 
 
 def test_repeated_chorus_is_cut_like_the_first(repeats: concept_pb2.Concept) -> None:

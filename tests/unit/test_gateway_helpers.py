@@ -102,11 +102,19 @@ def test_options_from_size_aspect_and_quality() -> None:
         ({"key_moments": str(MAX_KEY_MOMENTS + 1)}, f"between 0 and {MAX_KEY_MOMENTS}"),
         ({"key_moments": "3", "key_moment_count": "3"}, "not both"),
         ({"style": "x" * (MAX_STYLE_CHARS + 1)}, "style is longer"),
+        ({"shot_backend": "runway"}, "shot_backend must be one of procedural, comfyui, openai"),
+        ({"keyframe_backend": "midjourney"}, "keyframe_backend must be one of procedural"),
     ],
 )
 def test_bad_options(fields: dict[str, str], needle: str) -> None:
     with pytest.raises(InvalidInput, match=needle):
         parse_options(form(**fields))
+
+
+def test_backend_options() -> None:
+    assert parse_options(form(shot_backend=" ComfyUI ")).shot_backend == "comfyui"
+    assert parse_options(form()).shot_backend == ""
+    assert parse_options(form(keyframe_backend="procedural")).keyframe_backend == "procedural"
 
 
 def test_quality_names_are_the_proto_enum() -> None:

@@ -75,3 +75,20 @@ def test_preview_settings(w: int, h: int, fps: int, expected: tuple[int, int, in
     assert (s.width, s.height, s.fps) == expected
     assert s.quality == common_pb2.QUALITY_PREVIEW
     assert s.width % 2 == 0 and s.height % 2 == 0
+
+
+def test_shot_backend_must_be_known_and_offered() -> None:
+    def req(name: str) -> orchestrator_pb2.CreateProjectRequest:
+        return orchestrator_pb2.CreateProjectRequest(
+            prompt="p",
+            audio=common_pb2.ArtifactRef(key="uploads/p/audio.wav"),
+            options=orchestrator_pb2.ProjectOptions(shot_backend=name),
+        )
+
+    offered = ["comfyui", "procedural"]
+    assert v.project_spec(req("comfyui"), 100, offered).options.shot_backend == "comfyui"
+    assert v.project_spec(req(""), 100, offered).options.shot_backend == ""
+    with pytest.raises(InvalidInput, match="'openai' is not offered by this deployment"):
+        v.project_spec(req("openai"), 100, offered)
+    with pytest.raises(InvalidInput, match="unknown shot_backend 'pika'"):
+        v.project_spec(req("pika"), 100, None)

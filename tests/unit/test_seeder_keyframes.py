@@ -76,9 +76,12 @@ def test_keyframes_are_stored_in_order_with_metadata_and_layers(store: LocalStor
         assert kf.time == i * 8.0 and kf.prompt == "ocean sunset"
         img = decode_image(store.get_bytes(kf.image.key))
         assert img.shape == (180, 320, 3)
+        # The opaque background is stored as RGB, the layers over it with their alpha.
         assert [decode_image(store.get_bytes(x.key)).shape for x in kf.layers] == [
-            (180, 320, 4)
-        ] * 3
+            (180, 320, 3),
+            (180, 320, 4),
+            (180, 320, 4),
+        ]
         assert store.exists(kf.image.key.replace(".png", ".json"))
     assert len({k.seed for k in res.keyframes}) == 5
     assert store.exists(res.contact_sheet.key)

@@ -43,7 +43,7 @@ def test_different_seed_gives_a_visibly_different_variation() -> None:
 def test_size_and_aspect_are_honoured(w: int, h: int) -> None:
     out = render_scene(spec("forest mist", w, h))
     assert out.image.shape == (h, w, 3)
-    assert [layer.shape for layer in out.layers] == [(h, w, 4)] * 3
+    assert [layer.shape for layer in out.layers] == [(h, w, 3), (h, w, 4), (h, w, 4)]
     # The picture is not blank at any aspect.
     assert out.image.std() > 10
 
@@ -103,7 +103,7 @@ def test_every_family_renders_tiny_and_odd_sizes_without_numeric_trouble(family:
             out = render_scene(spec(prompt + everything, w, h, role="climax", intensity=1.0))
             assert out.family == family
             assert out.image.shape == (h, w, 3)
-            assert all(layer.shape == (h, w, 4) for layer in out.layers)
+            assert [layer.shape for layer in out.layers] == [(h, w, 3)] + [(h, w, 4)] * 2
 
 
 def _mirror_correlation(img: np.ndarray, shore: int, rows: int = 20) -> float:
@@ -133,7 +133,7 @@ def test_sizes_above_the_render_limit_are_rendered_smaller_and_upscaled(
     monkeypatch.setattr(scene, "MAX_RENDER_SIDE", 200)
     big = render_scene(spec("fire", 400, 226, seed=9))
     assert big.image.shape == (226, 400, 3)
-    assert [layer.shape for layer in big.layers] == [(226, 400, 4)] * 3
+    assert [layer.shape for layer in big.layers] == [(226, 400, 3)] + [(226, 400, 4)] * 2
     small = render_scene(spec("fire", 200, 113, seed=9)).image
     up = cv2.resize(small, (400, 226), interpolation=cv2.INTER_CUBIC)
     assert np.abs(big.image.astype(float) - up.astype(float)).mean() < 1.0

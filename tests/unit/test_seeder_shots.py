@@ -59,7 +59,7 @@ def test_every_viewpoint_renders(family: str, view: str, w: int, h: int) -> None
     assert out.family == family
     assert out.viewpoint == view
     assert out.image.shape == (h, w, 3)
-    assert [layer.shape for layer in out.layers] == [(h, w, 4)] * 3
+    assert [layer.shape for layer in out.layers] == [(h, w, 3), (h, w, 4), (h, w, 4)]
     assert out.image.std() > 8  # a picture, not a flat fill
 
 

@@ -1,4 +1,5 @@
-"""The web page and the API reference (Swagger UI, ReDoc), all served locally (offline)."""
+"""The web pages (upload and list; one project's timeline) and the API reference (Swagger UI,
+ReDoc), all served locally (offline)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/projects/{project_id}")
+async def timeline_page(project_id: str) -> FileResponse:
+    """One project's timeline; the page reads the project through the API (which checks the
+    id and the caller's key), so the page itself is the same file for every project."""
+    del project_id
+    return FileResponse(STATIC_DIR / "timeline.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/docs")

@@ -23,6 +23,10 @@ def make_backend(cfg: SeederSettings) -> ImageBackend:
         from services.seeder.backends.automatic1111 import Automatic1111Backend
 
         return Automatic1111Backend(cfg)
+    if cfg.backend == "comfyui":
+        from services.seeder.backends.comfyui import ComfyUIBackend
+
+        return ComfyUIBackend(cfg)
     if cfg.backend == "openai":
         from services.seeder.backends.openai_images import OpenAIImagesBackend
 

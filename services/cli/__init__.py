@@ -1,0 +1,1 @@
+"""`lumiere`: the command-line client of the REST API (render, preview, list, show, ...)."""
