@@ -96,6 +96,8 @@ class Music:
     mid: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     sustain: SampledCurve = field(default_factory=lambda: SampledCurve.constant(DEFAULT_INTENSITY))
     onset_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Snare/clap hits from the concept's instrument drivers (empty on older concepts).
+    snare_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # (start time, repeat group) of each section, in time order: effects that drift slowly
     # restart with each section, so a repeated section drifts as the first one did.
     sections: tuple[tuple[float, int], ...] = ()
@@ -134,6 +136,7 @@ class Music:
             mid=curve(concept.band_mid, 0.0),
             sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
             onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
+            snare_times=np.sort(np.asarray(concept.drivers.snare_times, dtype=np.float64)),
             sections=tuple(
                 sorted((float(sec.start), int(sec.repeat_group)) for sec in concept.sections)
             ),
@@ -157,11 +160,17 @@ class Music:
         return anchor
 
     def snare_beats(self) -> np.ndarray:
-        """Which beats carry a snare/clap: off-downbeat beats with an onset on them where the
-        mid band stands out from its sustained level (or, with no mid band, any onset on an
-        off-downbeat beat). Accents stay on beat frames, so the beat sync is untouched."""
+        """Which beats carry a snare/clap: the off-downbeat beats the concept's snare driver hit
+        on, when the concept has drivers; otherwise off-downbeat beats with an onset on them
+        where the mid band stands out from its sustained level (or, with no mid band, any onset
+        on an off-downbeat beat). Accents stay on beat frames, so the beat sync is untouched."""
         n = len(self.beat_times)
         out = np.zeros(n, dtype=bool)
+        if n and len(self.snare_times):
+            # The concept heard the snare itself: the off-downbeat beats it lands on (a hit on
+            # the downbeat is the chord's or the crash's accent, as in the onset rule below).
+            d = np.abs(self.beat_times[:, None] - self.snare_times[None, :]).min(axis=1)
+            return (d <= ONSET_ON_BEAT_S) & ~self.beat_downbeat
         if n == 0 or len(self.onset_times) == 0:
             return out
         idx = np.searchsorted(self.onset_times, self.beat_times)

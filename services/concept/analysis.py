@@ -14,11 +14,12 @@ import scipy.signal
 from lumiere.v1 import concept_pb2
 
 from services.common.enum_names import enum_values
+from services.concept.drivers import BandDrivers, DriverSource
 from services.concept.dynamics import analyse_dynamics
 from services.concept.frontend import SR, Frontend, compute_frontend
 from services.concept.lyrics import TimedLine, parse_lyrics
 from services.concept.moments import SongShape, key_moments
-from services.concept.rhythm import Rhythm, analyse_rhythm
+from services.concept.rhythm import Rhythm, analyse_rhythm, section_confidence
 from services.concept.storyboard import plan_storyboard
 from services.concept.structure import SectionInfo, find_sections
 from services.concept.tonality import describe_mood, estimate_key
@@ -85,6 +86,7 @@ def analyse(
     report: Report = _noop,
     has_characters: bool = False,
     seed: int = 0,
+    driver_source: DriverSource | None = None,
 ) -> concept_pb2.Concept:
     total = len(STEPS)
     step = 0
@@ -107,6 +109,7 @@ def analyse(
 
     next_step("measuring intensity, bands and brightness")
     dyn = analyse_dynamics(fe)
+    drivers = (driver_source or BandDrivers()).drivers(fe)
 
     next_step("finding sections")
     sections = find_sections(fe, dyn, chroma, rh.downbeats)
@@ -159,6 +162,17 @@ def analyse(
             descriptors=mood.descriptors,
         ),
         prompt=prompt,
+        drivers=concept_pb2.InstrumentDrivers(
+            source=drivers.source,
+            kick=_curve(drivers.curves["kick"], drivers.rate_hz),
+            snare=_curve(drivers.curves["snare"], drivers.rate_hz),
+            hats=_curve(drivers.curves["hats"], drivers.rate_hz),
+            harmony=_curve(drivers.curves["harmony"], drivers.rate_hz),
+            voice=_curve(drivers.curves["voice"], drivers.rate_hz),
+            kick_times=np.round(drivers.onsets["kick"], 4).tolist(),
+            snare_times=np.round(drivers.onsets["snare"], 4).tolist(),
+            hat_times=np.round(drivers.onsets["hats"], 4).tolist(),
+        ),
     )
     for i, t in enumerate(rh.beats):
         concept.beats.append(
@@ -171,6 +185,7 @@ def analyse(
             )
         )
     for s in sections:
+        sec_tempo, sec_conf = section_confidence(fe, rh, s.start, s.end)
         concept.sections.append(
             concept_pb2.Section(
                 start=round(s.start, 4),
@@ -179,6 +194,8 @@ def analyse(
                 role=SECTION_ROLE.get(s.role, concept_pb2.SECTION_ROLE_UNSPECIFIED),
                 repeat_group=s.group,
                 energy=round(s.energy, 3),
+                tempo_bpm=round(sec_tempo, 3),
+                tempo_confidence=round(sec_conf, 3),
             )
         )
     for i, m in enumerate(moments):

@@ -21,6 +21,7 @@ N_MELS = 96
 # Band edges (Hz) for the audio-reactive low/mid/high energies and the band onset envelopes.
 LOW_HZ = 200.0
 HIGH_HZ = 2500.0
+KICK_HZ = 100.0
 # Curves (intensity, bands, brightness) are averaged over this many frames: 4 x 11.6 ms.
 CURVE_DECIMATE = 4
 # Below ~100 Hz an STFT bin spans more than a semitone: leave the bass out of the chroma.
@@ -36,6 +37,8 @@ class Frontend:
     mel_db: np.ndarray  # (N_MELS, frames), dB re the track's loudest bin
     onset_env: np.ndarray  # full-band spectral flux (frames,)
     onset_low: np.ndarray  # flux below LOW_HZ: kick and bass
+    onset_mid: np.ndarray  # flux LOW_HZ..HIGH_HZ: snare/clap body, chords, voice
+    onset_sub: np.ndarray  # flux below KICK_HZ: the kick drum without most bass notes
     chroma: np.ndarray  # (12, frames), per-frame max-normalised
     # Per curve sample (CURVE_DECIMATE frames): power sums, all linear.
     power_a: np.ndarray  # A-weighted total (loudness-like)
@@ -122,6 +125,9 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
     mel_freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=sr / 2)
     onset_low = librosa.onset.onset_strength(S=mel_db[mel_freqs < LOW_HZ], sr=sr, hop_length=HOP)
+    mid_band = (mel_freqs >= LOW_HZ) & (mel_freqs < HIGH_HZ)
+    onset_mid = librosa.onset.onset_strength(S=mel_db[mid_band], sr=sr, hop_length=HOP)
+    onset_sub = librosa.onset.onset_strength(S=mel_db[mel_freqs < KICK_HZ], sr=sr, hop_length=HOP)
     cat = [np.concatenate(c) if c else np.zeros(0) for c in curves[:6]]
     return Frontend(
         samples=samples,
@@ -130,6 +136,8 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
         mel_db=mel_db,
         onset_env=onset_env.astype(np.float32),
         onset_low=onset_low.astype(np.float32),
+        onset_mid=onset_mid.astype(np.float32),
+        onset_sub=onset_sub.astype(np.float32),
         chroma=chroma,
         power_a=cat[0],
         power_total=cat[1],

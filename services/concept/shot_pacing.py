@@ -7,7 +7,9 @@ end. The rules, in order:
 
 1. The grid. A confident beat (tempo_confidence >= CONFIDENT_BEAT) cuts on downbeats; an
    uncertain one (>= SOME_BEAT) on the strongest beat near each bar start; no beat at all
-   ("free") on section changes, onsets and phrase lengths.
+   ("free") on section changes, onsets and phrase lengths. A section whose own beat is not
+   confident (Section.tempo_confidence < SOME_BEAT, e.g. a rubato interlude) is cut free even
+   when the song's beat is.
 2. Section boundaries are cuts, snapped to the nearest grid point.
 3. Pacing per section from its drive (loudness in the song and absolute, onset density, role;
    `section_drive`): a target shot length from ~7 s (calm) down to ~2 s (loud), turned into bars
@@ -88,6 +90,11 @@ def cut_grid_mode(concept: concept_pb2.Concept) -> str:
     if len(concept.downbeat_times) < 2 or concept.tempo_confidence < SOME_BEAT:
         return "free"
     return "downbeats" if concept.tempo_confidence >= CONFIDENT_BEAT else "strong_beats"
+
+
+def section_has_beat(section: concept_pb2.Section) -> bool:
+    """The section's own beat confidence, where the concept has one, is at least SOME_BEAT."""
+    return not section.HasField("tempo_confidence") or section.tempo_confidence >= SOME_BEAT
 
 
 def strong_beat_grid(concept: concept_pb2.Concept) -> np.ndarray:
@@ -359,7 +366,8 @@ def plan_cuts(concept: concept_pb2.Concept, seed: int = 0) -> list[ShotSpan]:
         if b - a <= _EPS:
             continue  # snapped away
         nxt = plans[k + 1] if k + 1 < len(plans) else None
-        if mode == "free":
+        beatless = plan.index >= 0 and not section_has_beat(concept.sections[plan.index])
+        if mode == "free" or beatless:
             sec_cuts = _free_section_cuts(plan, a, b, onsets)
         else:
             sec_cuts = _grid_section_cuts(

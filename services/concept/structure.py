@@ -178,24 +178,26 @@ def _groups(
     med = float(np.median(d[np.triu_indices(n, 1)]))
     threshold = rel_threshold * med
     groups: list[int] = []
-    centroids: list[np.ndarray] = []
-    members: list[int] = []  # section index that founded each group
-    for i, f in enumerate(sec_feats):
-        dists = [float(np.linalg.norm(f - c)) for c in centroids]
+    founders: list[int] = []  # section index that founded each group (its chord pattern)
+    for i in range(n):
+        # Distance to the closest member of each group, not to its founder: a song's choruses
+        # drift (added layers, a key lift) and each is closest to its neighbours.
+        dists = [
+            min(float(d[i, j]) for j in range(i) if groups[j] == g) for g in range(len(founders))
+        ]
         if patterns is not None:
             # Same loudness and sound but other chords (a bridge) is not a repeat.
             dists = [
-                d
-                if harmonic_distance(patterns[i], patterns[members[g]]) < HARMONY_THRESHOLD
+                dg
+                if harmonic_distance(patterns[i], patterns[founders[g]]) < HARMONY_THRESHOLD
                 else np.inf
-                for g, d in enumerate(dists)
+                for g, dg in enumerate(dists)
             ]
         if dists and min(dists) < threshold:
             groups.append(int(np.argmin(dists)))
         else:
-            centroids.append(f)
-            members.append(i)
-            groups.append(len(centroids) - 1)
+            founders.append(i)
+            groups.append(len(founders) - 1)
     return groups
 
 
@@ -219,8 +221,10 @@ def assign_roles(
     for i in range(n):
         if groups[i] == chorus_g:
             roles[i] = "chorus"
+    # Another loud section is a chorus only if its material comes back (a loud one-off is a
+    # verse or, later, a bridge): otherwise a song that is loud throughout is all chorus.
     for i in range(n):
-        if e[i] >= 0.92 * emax and roles[i] == "verse":
+        if e[i] >= 0.92 * emax and roles[i] == "verse" and counts[groups[i]] > 1:
             roles[i] = "chorus"
     # Breakdown: a deep dip after loud material, with more music after it; drop: loud return.
     for i in range(1, n - 1):
@@ -249,6 +253,10 @@ def assign_roles(
     quiet_last = e[-1] < 0.75 * emax or e[-1] <= float(np.median(e)) + 1e-6
     if n >= 3 and quiet_last and (groups[-1] not in body or e[-1] < 0.5 * emax):
         roles[-1] = "outro"
+    # A song rarely opens on its chorus (or drop): loud first material that is not an intro is
+    # the first verse; the chorus is what it builds to.
+    if roles[0] in ("chorus", "drop") and n >= 3:
+        roles[0] = "verse"
     return roles
 
 
@@ -287,6 +295,14 @@ def find_sections(
     out: list[SectionInfo] = []
     counter: dict[str, int] = {}
     for k in range(len(starts_idx)):
+        prev = out[-1] if out else None
+        if prev is not None and prev.role == roles[k] and prev.group == groups[k]:
+            # The same material twice in a row is one longer section (a doubled chorus), not
+            # two: the novelty split it on a small change inside.
+            span_a, span_b = prev.end - prev.start, bounds[k + 1] - bounds[k]
+            prev.energy = (prev.energy * span_a + energies[k] * span_b) / (span_a + span_b)
+            prev.end = float(bounds[k + 1])
+            continue
         counter[roles[k]] = counter.get(roles[k], 0) + 1
         out.append(
             SectionInfo(

@@ -287,3 +287,73 @@ def write_audio(path: Path, samples: np.ndarray, sr: int = SR) -> Path:
         for packet in stream.encode(None):  # type: ignore[union-attr]
             container.mux(packet)
     return path
+
+
+# --- Music without a steady beat (for confidence tests and benchmarks) ---
+
+
+def warp_tempo(
+    samples: np.ndarray, depth: float = 0.2, period_s: float = 7.0, seed: int = 0, sr: int = SR
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rubato: play `samples` at a speed that drifts smoothly by +-`depth` (varispeed).
+
+    Returns (warped samples, source time of each output sample). The speed is a sum of two
+    slow sinusoids with random phases (periods `period_s` and 2.3x that), so the tempo keeps
+    moving, as in free, expressive playing; beats at source time b land at the output time
+    where the returned map first reaches b.
+    """
+    rng = np.random.default_rng(seed)
+    n_out = int(len(samples) / (1.0 + depth))
+    t = np.arange(n_out) / sr
+    p1, p2 = rng.uniform(0, 2 * np.pi, 2)
+    speed = 1.0 + depth * (
+        0.6 * np.sin(2 * np.pi * t / period_s + p1)
+        + 0.4 * np.sin(2 * np.pi * t / (2.3 * period_s) + p2)
+    )
+    src = np.cumsum(speed) / sr  # source seconds at each output sample
+    src = src[src < (len(samples) - 1) / sr]
+    out = np.interp(src * sr, np.arange(len(samples)), samples).astype(np.float32)
+    return out, src
+
+
+def beatless_drone(duration: float = 60.0, seed: int = 0, sr: int = SR) -> np.ndarray:
+    """Ambient pad without a pulse: slow-attack chords changing at random times, a drone
+    below, soft noise; nothing recurs at a regular interval."""
+    rng = np.random.default_rng(seed)
+    n = int(duration * sr)
+    out = np.zeros(n, np.float32)
+    t0 = 0.0
+    root = 110.0
+    while t0 < duration:
+        length = float(rng.uniform(3.0, 9.0))
+        m = int(min(length + 3.0, duration - t0) * sr)
+        if m <= 0:
+            break
+        tt = np.arange(m) / sr
+        # Slow swell in and out (seconds): no attack to hear as an onset.
+        fade_out = np.maximum(0.0, (length + 3.0 - tt) / 3.0)
+        env = np.minimum(1.0, tt / 2.0) * np.minimum(1.0, fade_out)
+        chord = rng.choice([0, 2, 3, 5, 7, 9, 10], size=3, replace=False)
+        tone = sum(np.sin(2 * np.pi * root * 2 ** ((c + 12) / 12) * tt) for c in chord)
+        a = int(t0 * sr)
+        out[a : a + m] += (0.15 * env * tone).astype(np.float32)
+        t0 += length
+    tt = np.arange(n) / sr
+    out += (0.2 * np.sin(2 * np.pi * root / 2 * tt)).astype(np.float32)
+    out += (0.01 * rng.standard_normal(n)).astype(np.float32)
+    return out
+
+
+def free_time_plucks(duration: float = 60.0, seed: int = 0, sr: int = SR) -> np.ndarray:
+    """Free-time playing: plucked notes at irregular intervals (0.15..1.6 s, no grid)."""
+    rng = np.random.default_rng(seed)
+    n = int(duration * sr)
+    out = np.zeros(n, np.float32)
+    t = 0.3
+    while t < duration - 1.0:
+        f = 220.0 * 2 ** (int(rng.choice([0, 2, 4, 5, 7, 9, 11, 12])) / 12)
+        _add(out, _pluck(f, 0.8, sr), t, float(rng.uniform(0.3, 0.8)), sr)
+        t += float(rng.uniform(0.15, 1.6))
+    tt = np.arange(n) / sr
+    out += (0.1 * np.sin(2 * np.pi * 110.0 * tt)).astype(np.float32)
+    return out
