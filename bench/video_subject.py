@@ -21,13 +21,14 @@ CLOSE_AREA = 0.04  # a close-up's body covers at least this share of the frame
 HEAD_SHARE = 0.3  # light pixels in the head's place above a close-up's body
 
 
-def _masks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _masks(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(red body, navy legs, light pixels) masks of an RGB frame."""
     hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
     h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     # Crimson to pure red, deeply saturated: an orange or salmon sun or sign is not the body.
     red = ((h >= 160) | (h <= 3)) & (s >= 150) & (v >= 60)
     navy = (h >= 100) & (h <= 130) & (s >= 90) & (v >= 20) & (v <= 150)
-    return red.astype(np.uint8), navy
+    return red.astype(np.uint8), navy, v >= 140
 
 
 def _head_above(light: np.ndarray, x: int, y: int, w: int) -> bool:
@@ -40,11 +41,9 @@ def _head_above(light: np.ndarray, x: int, y: int, w: int) -> bool:
 def subject_visible(rgb: np.ndarray) -> bool:
     """True when a tall red blob stands on a navy region of about its width (the cut-out), or a
     large red block reaches the frame's bottom edge under a light head (its close-up)."""
-    red, navy = _masks(rgb)
+    red, navy, light = _masks(rgb)
     # Thin lines drawn across the body (lasers, rain, glitch bands) must not split it.
     red = cv2.morphologyEx(red, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
-    light = hsv[..., 2] >= 140
     area_min = MIN_AREA * red.size
     count, _, stats, _ = cv2.connectedComponentsWithStats(red, connectivity=8)
     height = red.shape[0]

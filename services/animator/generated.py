@@ -33,7 +33,13 @@ from services.animator.clip_backends import ClipRequest, ShotBackend, make_shot_
 from services.animator.config import AnimatorSettings
 from services.animator.conform import ConformedClip, FittedFrames, join
 from services.animator.planes import Planes, chroma_matrix
-from services.animator.render import FrameAlloc, SegmentPlan, SegmentRenderer, Shot
+from services.animator.render import (
+    FrameAlloc,
+    SegmentPlan,
+    SegmentRenderer,
+    Shot,
+    empty_planes,
+)
 from services.common import contract
 from services.common.backend_errors import BackendFailed
 from services.common.errors import InvalidInput, LumiereError
@@ -249,7 +255,7 @@ class ClipRenderer(SegmentRenderer):
         p = self.plan
         src = self.clip.frame(frame - p.start)
         if dst is None:
-            dst = Planes(np.empty_like(src.y), np.empty_like(src.u), np.empty_like(src.v))
+            dst = empty_planes(p.width, p.height)
         w, h = p.width, p.height
         z = extra_zoom
         m = np.array(
