@@ -9,7 +9,8 @@ between the first and last charted note (+-2 s), where the chart follows the mus
 beat F and downbeat F with mir_eval (+-70 ms, untrimmed), tempo vs the chart's.
 Every song: plain `librosa.beat.beat_track` on the same samples as the baseline (its tempo, its
 beat F, its time); the concept's time is the whole analysis, and `rhythm s` the spectrogram +
-tempo/beat/downbeat steps, both measured in the same run as the baseline.
+tempo/beat/downbeat steps, both measured in the same run as the baseline (medians of 3
+interleaved runs each).
 Unannotated songs: tempo, confidence, section labels and the agreement (beat F) between our
 beats and librosa's, which flags songs where one of the two is probably wrong.
 """
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import librosa
 import mir_eval
@@ -40,6 +42,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "real_music.md"
 PLOTS = RESULTS.parent / "real_music"
 MIN_SECONDS = 20.0
 WINDOW = 0.07
+REPEATS = 3  # timed runs per song (median)
 
 
 @dataclass
@@ -110,19 +113,35 @@ def warm_up(samples: np.ndarray) -> None:
     librosa.beat.beat_track(y=samples, sr=SR)
 
 
+def timed(samples: np.ndarray, repeats: int = REPEATS) -> tuple[Any, Any, float, float, float]:
+    """(concept, librosa's (tempo, frames), analysis s, rhythm s, beat_track s): medians over
+    `repeats` interleaved runs, so one burst of load on a shared machine does not decide."""
+    t_ana, t_rhy, t_lib = [], [], []
+    concept = lib = None
+    for _ in range(repeats):
+        marks: dict[str, float] = {}
+
+        def report(done: int, total: int, message: str, marks: dict[str, float] = marks) -> None:
+            marks.setdefault(message, time.perf_counter())
+
+        t0 = time.perf_counter()
+        concept = analyse(samples, SR, report=report)
+        t_ana.append(time.perf_counter() - t0)
+        t_rhy.append(marks.get("measuring intensity, bands and brightness", t0) - t0)
+        t0 = time.perf_counter()
+        lib = librosa.beat.beat_track(y=samples, sr=SR, units="frames")
+        t_lib.append(time.perf_counter() - t0)
+    return (
+        concept,
+        lib,
+        statistics.median(t_ana),
+        statistics.median(t_rhy),
+        statistics.median(t_lib),
+    )
+
+
 def score_song(song: Song, samples: np.ndarray, plot: bool = False) -> Row:
-    marks: dict[str, float] = {}
-
-    def report(done: int, total: int, message: str) -> None:
-        marks.setdefault(message, time.perf_counter())
-
-    t0 = time.perf_counter()
-    concept = analyse(samples, SR, report=report)
-    t_analysis = time.perf_counter() - t0
-    t_rhythm = marks.get("measuring intensity, bands and brightness", t0) - t0
-    t0 = time.perf_counter()
-    lib_tempo, lib_frames = librosa.beat.beat_track(y=samples, sr=SR, units="frames")
-    t_librosa = time.perf_counter() - t0
+    concept, (lib_tempo, lib_frames), t_analysis, t_rhythm, t_librosa = timed(samples)
     lib_beats = librosa.frames_to_time(lib_frames, sr=SR)
     beats = np.array([b.time for b in concept.beats])
     downs = np.array(concept.downbeat_times)
@@ -312,6 +331,7 @@ def main() -> None:
         md += ["```", ""]
     if skipped or notes:
         md += ["## Skipped / notes", ""] + [f"- {s}" for s in skipped + notes] + [""]
+    print("\n".join(summary(charted, free)))
     if not args.no_write:
         RESULTS.write_text("\n".join(md))
         print(f"wrote {RESULTS}")

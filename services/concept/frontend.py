@@ -96,9 +96,14 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
         (freqs >= LOW_HZ) & (freqs < HIGH_HZ),
         freqs >= HIGH_HZ,
     ]
+    # Every per-frame reduction of the power spectrum is linear: one matrix, one product per
+    # block (mel bands, chroma, then A-weighted / total / band powers and the centroid's sum).
+    curve_w = np.stack([a_weight, np.ones_like(freqs), *bands, freqs]).astype(np.float32)
+    weights = np.concatenate([mel_fb, chroma_fb, curve_w]).astype(np.float32)
+    n_curves = curve_w.shape[0]
     mel = np.empty((N_MELS, n_frames), dtype=np.float32)
     chroma = np.empty((12, n_frames), dtype=np.float32)
-    curves: list[list[np.ndarray]] = [[] for _ in range(7)]
+    sums = np.empty((n_curves, n_frames), dtype=np.float32)
     window = librosa.filters.get_window("hann", N_FFT, fftbins=True).astype(np.float32)
     for f0 in range(0, n_frames, BLOCK_FRAMES):
         f1 = min(n_frames, f0 + BLOCK_FRAMES)
@@ -109,18 +114,18 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
             seg = np.pad(seg, (max(0, -a), max(0, b - x.size)))
         frames = librosa.util.frame(seg, frame_length=N_FFT, hop_length=HOP)
         spec = scipy.fft.rfft(frames * window[:, None], axis=0)  # float32 -> complex64
-        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        power = spec.real**2
+        power += spec.imag**2
         del spec, frames
-        mel[:, f0:f1] = mel_fb @ power
-        chroma_raw = chroma_fb @ power
+        out = weights @ power
+        mel[:, f0:f1] = out[:N_MELS]
+        chroma_raw = out[N_MELS : N_MELS + 12]
         chroma[:, f0:f1] = chroma_raw / (chroma_raw.max(axis=0, keepdims=True) + 1e-10)
-        p = _decimate(power, CURVE_DECIMATE)
-        total = p.sum(axis=0)
-        curves[0].append((p * a_weight[:, None]).sum(axis=0))
-        curves[1].append(total)
-        for i, sel in enumerate(bands):
-            curves[2 + i].append(p[sel].sum(axis=0))
-        curves[5].append((freqs[:, None] * p).sum(axis=0) / (total + 1e-10))
+        sums[:, f0:f1] = out[N_MELS + 12 :]
+    # Curve samples are means over CURVE_DECIMATE frames (blocks are multiples of it).
+    curve = _decimate(sums.astype(np.float64), CURVE_DECIMATE)
+    total = curve[1]
+    cat = [curve[0], total, curve[2], curve[3], curve[4], curve[5] / (total + 1e-10)]
     mel_db = librosa.power_to_db(mel, ref=float(mel.max()) or 1.0, top_db=80.0)
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=HOP)
     mel_freqs = librosa.mel_frequencies(n_mels=N_MELS, fmax=sr / 2)
@@ -128,7 +133,6 @@ def compute_frontend(samples: np.ndarray, sr: int = SR) -> Frontend:
     mid_band = (mel_freqs >= LOW_HZ) & (mel_freqs < HIGH_HZ)
     onset_mid = librosa.onset.onset_strength(S=mel_db[mid_band], sr=sr, hop_length=HOP)
     onset_sub = librosa.onset.onset_strength(S=mel_db[mel_freqs < KICK_HZ], sr=sr, hop_length=HOP)
-    cat = [np.concatenate(c) if c else np.zeros(0) for c in curves[:6]]
     return Frontend(
         samples=samples,
         sr=sr,

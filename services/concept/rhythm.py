@@ -61,6 +61,14 @@ PHASE_SWITCH_PENALTY = 8.0
 # Low-band periodicity at 3/2 or 2/3 of the tempo must beat the tempo's by this factor.
 TERNARY_MARGIN = 1.3
 TEMPOGRAM_POOL = 2
+# Tempo counts as changing when its 95th/5th percentile differ by more than this.
+TEMPO_VARIES = 1.06
+# Steady tempo: the beat grid's phase is smoothed over about this many seconds.
+PHASE_HOLD_S = 6.0
+# Cost of a bar-phase jump in the downbeat Viterbi (z-scored evidence units): a steady grid
+# needs several bars of contrary evidence to move its bar lines.
+BAR_JUMP = 6.0
+STEADY_BAR_JUMP = 40.0
 TEMPOGRAM_STEP = 8  # tempogram columns every 8 pooled frames (~0.19 s)
 
 
@@ -138,6 +146,37 @@ def _track(fe: Frontend, bpm: float | np.ndarray, tightness: float = 100.0) -> n
         units="frames",
     )
     return np.asarray(frames, dtype=int)
+
+
+def _track_at(fe: Frontend, bpm: float | np.ndarray, halved: bool) -> np.ndarray:
+    """Beat frames at `bpm`; when halved, the tracked eighths' kick/snare parity."""
+    if halved:
+        # The eighths track cleanly (they are what the onsets show); every other one, on the
+        # parity where kick and snare land, is the beat. Re-tracking at half the tempo lets the
+        # tracker wander between the two parities.
+        return kick_snare_parity(fe, _track(fe, 2 * bpm))
+    return _track(fe, bpm)
+
+
+def _span(bpm: np.ndarray) -> float:
+    """Ratio of the 95th to the 5th percentile of a tempo curve (1 = steady)."""
+    lo = float(np.percentile(bpm, 5)) if bpm.size else 0.0
+    return float(np.percentile(bpm, 95)) / lo if lo > 0 else 1.0
+
+
+def _heard_tempo(fe: Frontend, frames: np.ndarray, around: int = 16) -> np.ndarray:
+    """BPM at each heard beat from the median of the `around` nearest intervals between heard
+    (strong) beats: how the tracked beats' own spacing moves through the song."""
+    if frames.size < around + 2:
+        return np.zeros(0)
+    s = _strength_at(fe.onset_env, frames)
+    heard = s > 0.25 * (float(np.percentile(s, 90)) or 1.0)
+    ok = heard[:-1] & heard[1:]
+    ibi = np.diff(frames)[ok] / fe.frame_rate
+    if ibi.size < around:
+        return np.zeros(0)
+    med = scipy.ndimage.median_filter(ibi, size=around | 1, mode="nearest")
+    return 60.0 / med
 
 
 def _strength_at(env: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
@@ -470,25 +509,28 @@ def _active_span(fe: Frontend) -> tuple[float, float]:
 def track_beats(
     fe: Frontend,
 ) -> tuple[
-    float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool
+    float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, bool
 ]:
     """Return (tempo, alt, beats, strengths 0..1, inferred, local bpm per beat, tempogram,
-    tempogram bpms, whether the beats were taken as every other tracked eighth)."""
+    tempogram bpms, whether the beats were taken as every other tracked eighth, whether the
+    tempo changes)."""
     tempo, alt, _salience, bpms, tg, halved = choose_tempo(fe)
     local = local_tempo_curve(fe, tempo, bpms, tg)
-    varies = float(np.percentile(local, 95) / np.percentile(local, 5)) > 1.06
+    varies = _span(local) > TEMPO_VARIES
     if not varies:
         tempo = refine_tempo(fe, tempo)
-    if halved:
-        # The eighths track cleanly (they are what the onsets show); every other one, on the
-        # parity where kick and snare land, is the beat. Re-tracking at half the tempo lets the
-        # tracker wander between the two parities.
-        frames = kick_snare_parity(fe, _track(fe, 2 * local if varies else 2 * tempo))
-    else:
-        frames = _track(fe, local if varies else tempo)
+    frames = _track_at(fe, tempo, halved)
+    if varies and _span(_heard_tempo(fe, frames)) <= TEMPO_VARIES:
+        # The tempogram's local peak wanders (hemiolas, half-time bars, dotted riffs) but the
+        # beats tracked at one tempo keep their spacing: the tempo does not change.
+        varies = False
+        tempo = refine_tempo(fe, tempo)
+        frames = _track_at(fe, tempo, halved)
+    elif varies:
+        frames = _track_at(fe, local, halved)
     if frames.size == 0:
         empty = np.zeros(0)
-        return tempo, alt, empty, empty, np.zeros(0, bool), empty, tg, bpms, halved
+        return tempo, alt, empty, empty, np.zeros(0, bool), empty, tg, bpms, halved, varies
     raw_t = librosa.frames_to_time(frames, sr=fe.sr, hop_length=fe.hop)
     s = _strength_at(fe.onset_env, frames)
     ref = float(np.percentile(s, 90)) or 1.0
@@ -528,7 +570,7 @@ def track_beats(
     st = _strength_at(fe.onset_env, gf)
     st = np.clip(st / (float(np.percentile(st, 95)) or 1.0), 0.0, 1.0)
     local_bpm = 60.0 / np.gradient(grid) if grid.size > 1 else np.full(grid.size, tempo)
-    return tempo, alt, grid, st, inferred, local_bpm, tg, bpms, halved
+    return tempo, alt, grid, st, inferred, local_bpm, tg, bpms, halved, varies
 
 
 def pulse_clarity(
@@ -682,7 +724,7 @@ def _phase_contrast(d: np.ndarray, m: int) -> tuple[float, int]:
     return best, phase
 
 
-def viterbi_bar_positions(d: np.ndarray, m: int, jump_penalty: float = 6.0) -> np.ndarray:
+def viterbi_bar_positions(d: np.ndarray, m: int, jump_penalty: float = BAR_JUMP) -> np.ndarray:
     """0-based bar position per beat maximising downbeat evidence, phase jumps penalised."""
     n = d.size
     emit = np.where(np.arange(m)[None, :] == 0, d[:, None], -d[:, None] / (m - 1))
@@ -702,8 +744,14 @@ def viterbi_bar_positions(d: np.ndarray, m: int, jump_penalty: float = 6.0) -> n
     return path
 
 
-def find_meter(fe: Frontend, beats: np.ndarray, chroma: np.ndarray) -> tuple[int, np.ndarray]:
-    """Return (beats_per_bar in {3, 4}, 1-based bar position per beat)."""
+def find_meter(
+    fe: Frontend, beats: np.ndarray, chroma: np.ndarray, steady: bool = False
+) -> tuple[int, np.ndarray]:
+    """Return (beats_per_bar in {3, 4}, 1-based bar position per beat).
+
+    On a steady grid (hold_phase) the bar phase moves only on sustained evidence: a fill or a
+    chord anticipated across the bar line must not shift every downbeat after it.
+    """
     if beats.size < 8:
         return 4, (np.arange(beats.size) % 4) + 1
     d = downbeat_salience(fe, beats, chroma)
@@ -711,7 +759,7 @@ def find_meter(fe: Frontend, beats: np.ndarray, chroma: np.ndarray) -> tuple[int
     c4, _ = _phase_contrast(d, 4)
     # 4/4 is far more common: 3/4 must be clearly better supported, not a near-tie.
     m = 3 if c3 > 1.25 * c4 + 0.1 else 4
-    return m, viterbi_bar_positions(d, m) + 1
+    return m, viterbi_bar_positions(d, m, STEADY_BAR_JUMP if steady else BAR_JUMP) + 1
 
 
 def chord_change(fe: Frontend, chroma: np.ndarray, t: np.ndarray, half: np.ndarray) -> np.ndarray:
@@ -726,17 +774,9 @@ def chord_change(fe: Frontend, chroma: np.ndarray, t: np.ndarray, half: np.ndarr
     return 1.0 - np.sum(before * after, axis=1) / den
 
 
-def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.ndarray:
-    """Move stretches tracked on the off-beats back onto the beats.
-
-    The tracker follows the strongest onsets; where hats, snare or guitar upstrokes accent the
-    off-beats (thrash and punk beats), it locks half a beat late for a section. Chords change
-    and the kick lands on the beat: a two-state Viterbi over beats (as tracked / shifted half
-    a beat) scores chord change, low-band and kick-band onset on each grid, switching
-    penalised.
-    """
-    if beats.size < 16:
-        return beats
+def onbeat_evidence(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Per beat interval, log-evidence that beats[i] (not the point half a beat later) is on
+    the beat: chords change and the kick lands on the beat; shape (n - 1,)."""
     ibi = np.diff(beats)
     mid = beats[:-1] + ibi / 2
     on = chord_change(fe, chroma, beats[:-1], ibi / 2)
@@ -750,7 +790,22 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
     sub_on = _strength_at(fe.onset_sub, fe.frame_of(beats[:-1]))
     sub_off = _strength_at(fe.onset_sub, fe.frame_of(mid))
     floor = 0.1 * float(np.percentile(sub_on, 75)) + 1e-6
-    e = e + 0.5 * np.clip(np.log((sub_on + floor) / (sub_off + floor)), -2, 2)
+    return e + 0.5 * np.clip(np.log((sub_on + floor) / (sub_off + floor)), -2, 2)
+
+
+def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Move stretches tracked on the off-beats back onto the beats (tempo that changes).
+
+    The tracker follows the strongest onsets; where hats, snare or guitar upstrokes accent the
+    off-beats (thrash and punk beats), it locks half a beat late for a section. A two-state
+    Viterbi over beats (as tracked / shifted half a beat) scores the on-beat evidence of each
+    grid, switching penalised.
+    """
+    if beats.size < 16:
+        return beats
+    ibi = np.diff(beats)
+    mid = beats[:-1] + ibi / 2
+    e = onbeat_evidence(fe, chroma, beats)
     n = e.size
     score = np.array([e[0], -e[0]])
     back = np.zeros((n, 2), dtype=int)
@@ -767,16 +822,70 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
     return np.append(out, min(last, fe.duration - 0.05))
 
 
+def half_beat_grid(beats: np.ndarray, weights: np.ndarray, period: float) -> np.ndarray:
+    """Continuous grid phase (in periods, modulo 1/2) at each beat, smoothed over ~PHASE_HOLD_S.
+
+    Doubling the angle makes a beat and the off-beat half a period away count alike, so
+    stretches tracked on the off-beats do not pull the grid; a tempo a hair off turns the phase
+    slowly, which the smoothing follows.
+    """
+    z = weights * np.exp(4j * np.pi * beats / period)
+    sigma = max(1.0, PHASE_HOLD_S / period)
+    zs = scipy.ndimage.gaussian_filter1d(z.real, sigma, mode="nearest") + 1j * (
+        scipy.ndimage.gaussian_filter1d(z.imag, sigma, mode="nearest")
+    )
+    return np.unwrap(np.angle(zs)) / (4 * np.pi)
+
+
+def hold_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray, tempo: float) -> np.ndarray:
+    """Steady tempo: one beat phase for the whole song, chosen from all of its evidence.
+
+    A listener keeps tapping through a break or a riff on the off-beats; a tracker that follows
+    local onsets slips half a beat there (or wanders for a few beats at a fill). With a steady
+    tempo the beats lie on one grid: the half-beat grid through the tracked beats, and of its
+    two interleaved sets the one the song's on-beat evidence (chord changes, kick, bass)
+    favours overall. Returns that grid from the first to the last tracked beat.
+    """
+    if beats.size < 16:
+        return beats
+    period = 60.0 / tempo
+    grid_at = half_beat_grid(beats, np.ones(beats.size), period)
+    halves = np.rint(2 * (beats / period - grid_at)).astype(int)
+    e = onbeat_evidence(fe, chroma, beats)
+    side = halves[:-1] % 2
+    # Evidence for "set 0 holds the beats": beats of set 0 that are on the beat, beats of set 1
+    # that are off it.
+    keep = 0 if float(np.sum(np.where(side == 0, e, -e))) >= 0 else 1
+    # Grid points of the chosen set from half a beat before the first to after the last beat.
+    ns = np.arange(halves[0] - 1, halves[-1] + 2)
+    ns = ns[ns % 2 == keep]
+    t = period * (ns / 2.0 + np.interp(ns / 2.0 * period, beats, grid_at))
+    for _ in range(3):  # t = period * (n/2 + grid(t)): the grid turns slowly, so this converges
+        t = period * (ns / 2.0 + np.interp(t, beats, grid_at))
+    return t[(t >= 0.0) & (t < fe.duration - 0.05)]
+
+
+def regrid(fe: Frontend, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(beats, inferred) for grid points: heard ones moved onto their attacks, the rest kept
+    on the grid and marked inferred (the same rule as the tracker's own beats)."""
+    s = _strength_at(fe.onset_env, fe.frame_of(grid))
+    strong = s > 0.25 * (float(np.percentile(s, 90)) or 1.0)
+    return refine_to_attacks(grid, strong, fe.samples, fe.sr), ~strong
+
+
 def analyse_rhythm(fe: Frontend, chroma: np.ndarray) -> Rhythm:
-    tempo, alt, beats, strengths, inferred, local, tg, bpms, halved = track_beats(fe)
-    # Beats taken from tracked eighths already sit on the kick/snare parity.
-    shifted = beats if halved else correct_phase(fe, chroma, beats)
+    tempo, alt, beats, strengths, inferred, local, tg, bpms, halved, varies = track_beats(fe)
+    if not varies:
+        shifted, inferred = regrid(fe, hold_phase(fe, chroma, beats, tempo))
+    else:
+        # Beats taken from tracked eighths already sit on the kick/snare parity.
+        shifted = beats if halved else correct_phase(fe, chroma, beats)
     if not np.array_equal(shifted, beats):
         beats = shifted
         st = _strength_at(fe.onset_env, fe.frame_of(beats))
         strengths = np.clip(st / (float(np.percentile(st, 95)) or 1.0), 0.0, 1.0)
         local = 60.0 / np.gradient(beats) if beats.size > 1 else local
-    m, pos = find_meter(fe, beats, chroma)
+    m, pos = find_meter(fe, beats, chroma, steady=not varies)
     conf = beat_confidence(fe, beats, inferred, pulse_clarity(tg, bpms, tempo))
     return Rhythm(
         tempo=tempo,
