@@ -3,6 +3,7 @@
 Built from a `Concept` once per segment. Every quantity is a pure function of the concept and the
 *global* time or frame index, so segments rendered on different replicas agree at their joins.
 Missing fields degrade gracefully: no beats -> no accents, no intensity curve -> a calm 0.5.
+A section the concept heard no reliable beat in pulses on its onsets instead of a fake grid.
 """
 
 from __future__ import annotations
@@ -12,12 +13,57 @@ from dataclasses import dataclass, field
 import numpy as np
 from lumiere.v1 import concept_pb2
 
+from services.common.contract import SOME_BEAT
+
 DEFAULT_INTENSITY = 0.5
 # Intensity is smoothed before it drives camera speed/amplitude so motion never jitters.
 SMOOTHING_SECONDS = 1.0
 SUSTAIN_SECONDS = 2.0
 # An onset this close to a beat is that beat's hit (snare/clap accents snap to the beat frame).
 ONSET_ON_BEAT_S = 0.05
+# Where a section has no reliable beat its pulse is its onsets, at most one per this many s.
+MIN_PULSE_GAP_S = 0.25
+
+
+def free_time_spans(concept: concept_pb2.Concept) -> list[tuple[float, float]]:
+    """(start, end) of the sections whose own beat confidence says there is no reliable beat
+    (a concept without per-section confidence has none: its beats are taken as they are)."""
+    return [
+        (float(sec.start), float(sec.end))
+        for sec in concept.sections
+        if sec.HasField("tempo_confidence") and sec.tempo_confidence < SOME_BEAT
+    ]
+
+
+def pulse_times(
+    beats: np.ndarray,
+    strength: np.ndarray,
+    downbeat: np.ndarray,
+    onsets: np.ndarray,
+    free: list[tuple[float, float]],
+    level: SampledCurve,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The times the picture answers to: the beats, except inside `free` spans, where a grid
+    would be a fake one and the onsets (thinned to MIN_PULSE_GAP_S, accent = the music's level
+    there, never a downbeat) take their place. All arrays are (n,), sorted by time."""
+    if not free:
+        return beats, strength, downbeat
+    inside_b = np.zeros(beats.size, dtype=bool)
+    picked: list[float] = []
+    for a, b in free:
+        inside_b |= (beats >= a) & (beats < b)
+        for t in onsets[(onsets >= a) & (onsets < b)]:
+            if not picked or t - picked[-1] >= MIN_PULSE_GAP_S:
+                picked.append(float(t))
+    on = np.array(picked, dtype=np.float64)
+    times = np.concatenate([beats[~inside_b], on])
+    order = np.argsort(times, kind="stable")
+    accent = np.array([level.at(t) for t in on], dtype=np.float64)
+    return (
+        times[order],
+        np.concatenate([strength[~inside_b], accent])[order],
+        np.concatenate([downbeat[~inside_b], np.zeros(on.size, dtype=bool)])[order],
+    )
 
 
 def _curve(curve: concept_pb2.Curve) -> tuple[float, np.ndarray] | None:
@@ -124,18 +170,23 @@ class Music:
         intensity_c = concept.intensity
         if _curve(intensity_c) is None and len(concept.intensity_per_second):
             intensity_c = concept_pb2.Curve(rate_hz=1.0, values=concept.intensity_per_second)
+        raw_intensity = curve(intensity_c, 0.0)
+        onsets = np.sort(np.asarray(concept.onset_times, dtype=np.float64))
+        times, strength, down = pulse_times(
+            times, strength, down, onsets, free_time_spans(concept), raw_intensity
+        )
         return cls(
             duration=float(concept.duration_seconds),
             beat_times=times,
             beat_strength=np.clip(strength, 0.0, 1.0),
             beat_downbeat=down,
             intensity=curve(intensity_c, SMOOTHING_SECONDS),
-            raw_intensity=curve(intensity_c, 0.0),
+            raw_intensity=raw_intensity,
             low=curve(concept.band_low, 0.25),
             high=curve(concept.band_high, 0.25),
             mid=curve(concept.band_mid, 0.0),
             sustain=curve(concept.band_mid, SUSTAIN_SECONDS),
-            onset_times=np.sort(np.asarray(concept.onset_times, dtype=np.float64)),
+            onset_times=onsets,
             snare_times=np.sort(np.asarray(concept.drivers.snare_times, dtype=np.float64)),
             sections=tuple(
                 sorted((float(sec.start), int(sec.repeat_group)) for sec in concept.sections)

@@ -57,12 +57,20 @@ MAX_STYLE_CHARS = 500
 # 20 minutes at 60 fps: the longest video, in frames.
 MAX_TOTAL_FRAMES = 20 * 60 * 60
 
+# -- beat confidence --------------------------------------------------------------------------
+# The scale of Concept.tempo_confidence and Section.tempo_confidence (docs/concept_rhythm.md):
+# at least CONFIDENT_BEAT a steady beat whose bar grid is safe to cut on; SOME_BEAT..CONFIDENT_BEAT
+# a beat that moves or is ambiguous; under SOME_BEAT no reliable beat (the director cuts on
+# phrases and energy, the animator's accents follow the onsets).
+CONFIDENT_BEAT = 0.5
+SOME_BEAT = 0.2
+
 # -- versions of what the stages make --------------------------------------------------------
 
 # Bump when the animator renders different frames for the same request (motion, grading,
 # encoder settings). It is part of every segment's storage key and of the orchestrator's reuse
 # key, so a resumed or regenerated project never mixes renders of two renderer versions.
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"
 
 # Shot backends a project can name (ProjectOptions.shot_backend); a deployment offers a subset
 # (Settings.shot_backends). "procedural" needs no service and is every generated shot's fallback.

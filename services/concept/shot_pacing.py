@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from lumiere.v1 import concept_pb2
 
+from services.common.contract import CONFIDENT_BEAT, SOME_BEAT
+
 MAX_SHOT_S = 12.0
 MIN_SHOT_S = 0.5
-CONFIDENT_BEAT = 0.5
-SOME_BEAT = 0.2
 LOUD_DRIVE = 0.65
 CALM_DRIVE = 0.35
 # A section whose drive is this much above the current one is a build target (quick cuts).
