@@ -133,6 +133,7 @@ class Row:
     encode_cpu_s: float
     encode_parallel_s: float  # as many encoders as animator replicas, at once
     notes: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
 
     @property
     def confident(self) -> bool:
@@ -187,12 +188,12 @@ def recordings(root: Path, names: set[str] | None, tmp: Path) -> list[Song]:
 
 def render(
     url: str, song: Song, form: dict[str, str], tmp: Path
-) -> tuple[float, Path, concept_pb2.Concept, dict, int | None]:
+) -> tuple[float, Path, concept_pb2.Concept, dict, int | None, dict[str, float]]:
     """(wall seconds from upload to `completed`, the downloaded MP4, the concept, the project,
-    planned shots from GET .../storyboard when that exists)."""
+    planned shots from GET .../storyboard when that exists, seconds per stage)."""
     images = [("person.png", person_png())] if song.character else None
     t0 = time.perf_counter()
-    project, _times = run_project(
+    project, stage_s = run_project(
         url, song.audio, PROMPT, form, echo=False, character_images=images
     )
     wall = time.perf_counter() - t0
@@ -214,7 +215,7 @@ def render(
         body = board.json()
         shots_json = body.get("shots") if isinstance(body, dict) else body
         planned = len(shots_json) if isinstance(shots_json, list) else None
-    return wall, video, concept, project, planned
+    return wall, video, concept, project, planned, stage_s
 
 
 # --- measuring the MP4 --------------------------------------------------------------------------
@@ -557,6 +558,7 @@ def merge(runs: list[Row]) -> Row:
     first.encode_s = statistics.median(r.encode_s for r in runs)
     first.encode_cpu_s = statistics.median(r.encode_cpu_s for r in runs)
     first.encode_parallel_s = statistics.median(r.encode_parallel_s for r in runs)
+    first.stages = {k: statistics.median(r.stages.get(k, 0.0) for r in runs) for k in first.stages}
     if len(runs) > 1:
         first.notes.append(
             "repeats: wall "
@@ -576,6 +578,13 @@ def write_results(rows: list[Row], args: argparse.Namespace, started: str, cpu_n
         for r in rows
     )
     notes = "\n".join(f"- {r.name}: {n}" for r in rows for n in r.notes)
+    stage_lines = "\n".join(
+        f"- {r.name}: "
+        + ", ".join(f"{k.split(' (')[0]} {v:.1f} s" for k, v in r.stages.items())
+        + f" (wall {r.wall_s:.1f} s, one encoder alone {r.encode_s:.1f} s)"
+        for r in rows
+        if r.stages
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     # What follows HAND_WRITTEN in the results file (before/after tables) survives a re-run.
     kept = ""
@@ -606,7 +615,9 @@ def write_results(rows: list[Row], args: argparse.Namespace, started: str, cpu_n
         "headline speed figure.\n\n"
         "## Verdicts\n\n"
         + "\n".join(f"- {v}" for v in verdicts(rows))
-        + f"\n\n## Per song\n\n```\n{table}\n```\n\n## Pictures\n\n{pictures}\n"
+        + f"\n\n## Per song\n\n```\n{table}\n```\n\n"
+        + (f"## Where the time goes (per stage)\n\n{stage_lines}\n\n" if stage_lines else "")
+        + f"## Pictures\n\n{pictures}\n"
         + (f"\n## Notes\n\n{notes}\n" if notes else "")
         + kept
     )
@@ -644,12 +655,13 @@ def main() -> None:
             for song in songs:
                 runs = []
                 for _ in range(args.repeats):
-                    wall, video, concept, project, planned = render(
+                    wall, video, concept, project, planned, stage_s = render(
                         stack.gateway_url, song, form, tmp
                     )
                     runs.append(
                         measure(song, wall, video, concept, project, planned, form, args.animators)
                     )
+                    runs[-1].stages = stage_s
                     if args.keep:
                         args.keep.mkdir(parents=True, exist_ok=True)
                         times = " ".join(str(k["time"]) for k in project.get("keyframes", []))
