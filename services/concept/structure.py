@@ -20,6 +20,7 @@ import scipy.signal
 
 from services.concept.dynamics import Dynamics
 from services.concept.frontend import Frontend
+from services.concept.phrases import snap_to_phrases
 
 NOVELTY_HEIGHT = 3.0
 NOVELTY_PROMINENCE = 1.0
@@ -115,12 +116,15 @@ def harmonic_novelty(bar_chroma: np.ndarray, phrase: int = 4) -> np.ndarray:
 
 
 def find_boundaries(
-    feats: np.ndarray, bar_dur: float, bar_chroma: np.ndarray | None = None
+    feats: np.ndarray,
+    bar_times: np.ndarray,
+    bar_chroma: np.ndarray | None = None,
 ) -> list[int]:
-    """Bar indices where sections start (always includes 0)."""
+    """Bar indices where sections start (always includes 0), on phrases where supported."""
     n = feats.shape[0]
     if n < 4:
         return [0]
+    bar_dur = float(np.median(np.diff(bar_times)))
     # Two scales: a long window spanning whole chord cycles (>= 4 bars, so harmony moving
     # inside a phrase is no change) and a short one (~5 s) that localises changes and still
     # sees short sections (a 4-bar pre-chorus) that the long window smears into a neighbour.
@@ -137,8 +141,8 @@ def find_boundaries(
         nov, height=NOVELTY_HEIGHT, prominence=NOVELTY_PROMINENCE, distance=min_gap, wlen=2 * ws + 1
     )
     edge = max(2, min_gap // 2)
-    bounds = [0] + [int(p) for p in peaks if edge <= p <= n - edge]
-    return sorted(set(bounds))
+    inner = [int(p) for p in peaks if edge <= p <= n - edge]
+    return [b for b in snap_to_phrases(inner, feats, bar_times, w) if b <= n - edge]
 
 
 def harmonic_patterns(bar_chroma: np.ndarray, starts: list[int], n_bars: int) -> list[np.ndarray]:
@@ -278,7 +282,7 @@ def find_sections(
     bar_dur = float(np.median(np.diff(db)))
     bar_chroma = _span_mean(chroma, fe.frame_rate, edges)
     bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
-    starts_idx = find_boundaries(feats, bar_dur, bar_chroma)
+    starts_idx = find_boundaries(feats, db, bar_chroma)
     bounds = [edges[i] for i in starts_idx] + [duration]
     bounds[0] = 0.0  # the first section starts with the audio (pickup bars included)
     sec_feats = []
