@@ -13,6 +13,10 @@ tempo/beat/downbeat steps, both measured in the same run as the baseline (median
 interleaved runs each).
 Unannotated songs: tempo, confidence, section labels and the agreement (beat F) between our
 beats and librosa's, which flags songs where one of the two is probably wrong.
+Sections (no section chart exists, so only their grid is scored): on charted songs the share
+of inner section boundaries within one chart beat of a chart downbeat (`secDB`) and of a
+4-bar phrase start of the chart counted from its first bar (`sec4`); on every song the
+sections per minute.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class Row:
     lib_f: float | None = None
     offset_ms: float | None = None
     agree_f: float = 0.0
+    sections_per_min: float = 0.0
+    sec_down: float | None = None
+    sec_phrase: float | None = None
 
 
 def load(song: Song) -> tuple[np.ndarray, list[str]]:
@@ -104,6 +111,19 @@ def median_offset_ms(est: np.ndarray, ref: np.ndarray) -> float | None:
     near = d[np.arange(est.size), np.argmin(np.abs(d), axis=1)]
     near = near[np.abs(near) <= WINDOW]
     return 1000.0 * float(np.median(near)) if near.size else None
+
+
+def section_grid(starts: np.ndarray, chart: Chart) -> tuple[float | None, float | None]:
+    """Shares of section starts within one chart beat of a chart downbeat / a 4-bar phrase
+    start of the chart (every 4th bar from its first)."""
+    if starts.size == 0:
+        return None, None
+    beat = 60.0 / chart.bpm
+
+    def share(grid: np.ndarray) -> float:
+        return float(np.mean(np.abs(starts[:, None] - grid[None, :]).min(axis=1) <= beat))
+
+    return share(chart.downbeats), share(chart.downbeats[::4])
 
 
 def warm_up(samples: np.ndarray) -> None:
@@ -145,7 +165,8 @@ def score_song(song: Song, samples: np.ndarray, plot: bool = False) -> Row:
     lib_beats = librosa.frames_to_time(lib_frames, sr=SR)
     beats = np.array([b.time for b in concept.beats])
     downs = np.array(concept.downbeat_times)
-    labels = " ".join(s.label.split()[0][:5] for s in concept.sections)
+    # Role (5 letters) + its number: "choru2 choru2" is one chorus cut in two, not two.
+    labels = " ".join(f"{s.label.split()[0][:5]}{s.label.split()[-1]}" for s in concept.sections)
     row = Row(
         name=song.name,
         package=song.package,
@@ -160,6 +181,7 @@ def score_song(song: Song, samples: np.ndarray, plot: bool = False) -> Row:
         t_librosa=t_librosa,
         labels=labels,
         agree_f=f_measure(beats, lib_beats),
+        sections_per_min=60.0 * len(concept.sections) / max(len(samples) / SR, 1e-9),
     )
     sec_conf = [getattr(s, "tempo_confidence", None) for s in concept.sections]
     if sec_conf and all(c is not None for c in sec_conf) and any(sec_conf):
@@ -173,6 +195,8 @@ def score_song(song: Song, samples: np.ndarray, plot: bool = False) -> Row:
         row.offset_ms = median_offset_ms(_in(beats, lo, hi), ref_b)
         row.down_f = f_measure(_in(downs, lo, hi), ref_d)
         row.lib_f = f_measure(_in(lib_beats, lo, hi), ref_b)
+        inner = np.array([sec.start for sec in concept.sections[1:]])
+        row.sec_down, row.sec_phrase = section_grid(inner, chart)
     if plot:
         slug = song.name.lower().replace(" ", "_")
         down = read_chart(song.chart).downbeats if song.chart is not None else None
@@ -187,11 +211,11 @@ def _opt(x: float | None, fmt: str) -> str:
 HEAD_CHART = (
     f"{'song':22} {'dur':>4} {'chart':>6} {'tempo':>7} {'err%':>5} {'alt':>6} {'conf':>4} "
     f"{'beatF':>5} {'off':>4} {'downF':>5} {'meter':>5} {'lib':>6} {'libF':>5} "
-    f"{'ana s':>5} {'rhy s':>5} {'lib s':>5}  sections"
+    f"{'ana s':>5} {'rhy s':>5} {'lib s':>5} {'secDB':>5} {'sec4':>4} {'/min':>4}  sections"
 )
 HEAD_FREE = (
     f"{'song':22} {'package':16} {'dur':>4} {'tempo':>7} {'alt':>6} {'conf':>4} {'m':>1} "
-    f"{'lib':>6} {'agreeF':>6} {'ana s':>5} {'lib s':>5}  sections"
+    f"{'lib':>6} {'agreeF':>6} {'ana s':>5} {'lib s':>5} {'/min':>4}  sections"
 )
 
 
@@ -207,7 +231,8 @@ def line_chart(r: Row) -> str:
         f"{_opt(r.offset_ms, '{:+.0f}'):>4} "
         f"{_opt(r.down_f, '{:.3f}'):>5} {r.meter}/{r.chart_meter}   {r.lib_tempo:6.1f} "
         f"{_opt(r.lib_f, '{:.3f}'):>5} {r.t_analysis:5.2f} {r.t_rhythm:5.2f} "
-        f"{r.t_librosa:5.2f}  {r.labels}"
+        f"{r.t_librosa:5.2f} {_opt(r.sec_down, '{:.2f}'):>5} {_opt(r.sec_phrase, '{:.2f}'):>4} "
+        f"{r.sections_per_min:4.1f}  {r.labels}"
     )
 
 
@@ -215,7 +240,7 @@ def line_free(r: Row) -> str:
     return (
         f"{r.name[:22]:22} {r.package[:16]:16} {r.duration:4.0f} {r.tempo:7.2f} {r.alt:6.1f} "
         f"{r.confidence:4.2f} {r.meter} {r.lib_tempo:6.1f} {r.agree_f:6.3f} "
-        f"{r.t_analysis:5.2f} {r.t_librosa:5.2f}  {r.labels}"
+        f"{r.t_analysis:5.2f} {r.t_librosa:5.2f} {r.sections_per_min:4.1f}  {r.labels}"
     )
 
 
@@ -233,7 +258,21 @@ def summary(charted: list[Row], free: list[Row]) -> list[str]:
             f"{statistics.mean(r.lib_f or 0 for r in charted):.3f}); mean downbeat F "
             f"{statistics.mean(r.down_f or 0 for r in charted):.3f}",
         ]
+    scored = [r for r in charted if r.sec_down is not None]
+    if scored:
+        out.append(
+            f"- section boundaries (charted songs): "
+            f"{statistics.mean(r.sec_down or 0 for r in scored):.2f} within one beat of a chart "
+            f"downbeat, {statistics.mean(r.sec_phrase or 0 for r in scored):.2f} of a chart "
+            f"4-bar phrase start (mean over songs)"
+        )
     if rows:
+        out.append(
+            f"- sections per minute: median "
+            f"{statistics.median(r.sections_per_min for r in rows):.1f}"
+            f" (range {min(r.sections_per_min for r in rows):.1f}-"
+            f"{max(r.sections_per_min for r in rows):.1f})"
+        )
         ratio = statistics.median(r.t_analysis / r.t_librosa for r in rows)
         rratio = statistics.median(r.t_rhythm / r.t_librosa for r in rows)
         worst = max(r.t_rhythm / r.t_librosa for r in rows)
@@ -303,7 +342,9 @@ def main() -> None:
         "downbeat F (+-70 ms) against the chart, `off` = median signed offset (ms) of our "
         "matched beats from the chart's, `meter` = ours/chart beats per bar, `lib`/`libF`"
         " = plain librosa.beat.beat_track's tempo and beat F, `ana s` = whole analysis, `rhy s` ="
-        " spectrogram + rhythm steps, `lib s` = beat_track.",
+        " spectrogram + rhythm steps, `lib s` = beat_track, `secDB`/`sec4` = share of section"
+        " boundaries within one chart beat of a chart downbeat / of a 4-bar phrase start of the"
+        " chart, `/min` = sections per minute.",
         "",
         "```",
         HEAD_CHART,

@@ -20,15 +20,22 @@ import scipy.signal
 
 from services.concept.dynamics import Dynamics
 from services.concept.frontend import Frontend
+from services.concept.phrases import snap_to_phrases
+from services.concept.section_blocks import (
+    absorb_short,
+    bar_similarity,
+    merge_alike,
+    split_long,
+)
+from services.concept.section_roles import assign_roles
 
 NOVELTY_HEIGHT = 3.0
 NOVELTY_PROMINENCE = 1.0
 GROUP_REL_THRESHOLD = 0.3
 # Sections whose 4-bar chord patterns differ by more than this (1 - cosine) never repeat.
 HARMONY_THRESHOLD = 0.1
-INTRO_MARGIN = 0.03  # an intro is quieter than every body section by at least this (0..1)
+FADE_DROP = 0.15  # intensity (0..1) a fade-out loses from the first to the second half
 HARMONY_NOVELTY_WEIGHT = 1.0  # harmonic novelty units count like bar-feature units
-ROLES = ("intro", "verse", "chorus", "bridge", "breakdown", "drop", "outro")
 
 
 @dataclass
@@ -114,21 +121,38 @@ def harmonic_novelty(bar_chroma: np.ndarray, phrase: int = 4) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
+def _windows(bar_dur: float) -> tuple[int, int]:
+    """Novelty window lengths (bars): ~12 s spanning whole chord cycles (>= 4 bars, so harmony
+    moving inside a phrase is no change) and ~5 s that localises changes and still sees short
+    sections (a 4-bar pre-chorus) that the long window smears into a neighbour."""
+    w = int(np.clip(round(12.0 / max(bar_dur, 1e-3)), 4, 8))
+    return w, int(np.clip(round(5.0 / max(bar_dur, 1e-3)), 2, w))
+
+
+def boundary_novelty(
+    feats: np.ndarray, bar_times: np.ndarray, bar_chroma: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar: the combined novelty boundaries are picked on, and its harmonic part."""
+    w, ws = _windows(float(np.median(np.diff(bar_times))))
+    nov = 0.5 * (novelty(feats, w) + novelty(feats, ws))
+    harm = np.zeros_like(nov)
+    if bar_chroma is not None:
+        harm = HARMONY_NOVELTY_WEIGHT * harmonic_novelty(bar_chroma)
+    return nov + harm, harm
+
+
 def find_boundaries(
-    feats: np.ndarray, bar_dur: float, bar_chroma: np.ndarray | None = None
+    feats: np.ndarray,
+    bar_times: np.ndarray,
+    bar_chroma: np.ndarray | None = None,
 ) -> list[int]:
-    """Bar indices where sections start (always includes 0)."""
+    """Bar indices where sections start (always includes 0), on phrases where supported."""
     n = feats.shape[0]
     if n < 4:
         return [0]
-    # Two scales: a long window spanning whole chord cycles (>= 4 bars, so harmony moving
-    # inside a phrase is no change) and a short one (~5 s) that localises changes and still
-    # sees short sections (a 4-bar pre-chorus) that the long window smears into a neighbour.
-    w = int(np.clip(round(12.0 / max(bar_dur, 1e-3)), 4, 8))
-    ws = int(np.clip(round(5.0 / max(bar_dur, 1e-3)), 2, w))
-    nov = 0.5 * (novelty(feats, w) + novelty(feats, ws))
-    if bar_chroma is not None:
-        nov = nov + HARMONY_NOVELTY_WEIGHT * harmonic_novelty(bar_chroma)
+    bar_dur = float(np.median(np.diff(bar_times)))
+    w, ws = _windows(bar_dur)
+    nov, _ = boundary_novelty(feats, bar_times, bar_chroma)
     min_gap = max(2, int(round(6.0 / max(bar_dur, 1e-3))))
     # Novelty is in units of the track's own bar-to-bar fluctuation (see bar_features), so
     # absolute thresholds mean "clearly more change than usual"; prominence within the
@@ -137,8 +161,8 @@ def find_boundaries(
         nov, height=NOVELTY_HEIGHT, prominence=NOVELTY_PROMINENCE, distance=min_gap, wlen=2 * ws + 1
     )
     edge = max(2, min_gap // 2)
-    bounds = [0] + [int(p) for p in peaks if edge <= p <= n - edge]
-    return sorted(set(bounds))
+    inner = [int(p) for p in peaks if edge <= p <= n - edge]
+    return [b for b in snap_to_phrases(inner, feats, bar_times, w) if b <= n - edge]
 
 
 def harmonic_patterns(bar_chroma: np.ndarray, starts: list[int], n_bars: int) -> list[np.ndarray]:
@@ -201,63 +225,13 @@ def _groups(
     return groups
 
 
-def assign_roles(
-    energies: list[float], groups: list[int], starts: list[float], duration: float
-) -> list[str]:
-    n = len(energies)
-    if n == 0:
-        return []
-    if n == 1:
-        return ["verse"]
-    e = np.array(energies)
-    emax = float(e.max())
-    roles = ["verse"] * n
-    counts = {g: groups.count(g) for g in set(groups)}
-    # Chorus: the loudest group; among groups about as loud (>= 90 %), a repeated one wins.
-    group_e = {g: float(np.mean([e[i] for i in range(n) if groups[i] == g])) for g in counts}
-    top = max(group_e.values())
-    loud = [g for g in counts if group_e[g] >= 0.9 * top]
-    chorus_g = max(loud, key=lambda g: (counts[g] > 1, group_e[g]))
-    for i in range(n):
-        if groups[i] == chorus_g:
-            roles[i] = "chorus"
-    # Another loud section is a chorus only if its material comes back (a loud one-off is a
-    # verse or, later, a bridge): otherwise a song that is loud throughout is all chorus.
-    for i in range(n):
-        if e[i] >= 0.92 * emax and roles[i] == "verse" and counts[groups[i]] > 1:
-            roles[i] = "chorus"
-    # Breakdown: a deep dip after loud material, with more music after it; drop: loud return.
-    for i in range(1, n - 1):
-        if e[i] < 0.7 * emax and e[i] < e[i - 1] - 0.15 and max(e[i + 1 :]) > e[i] + 0.15:
-            roles[i] = "breakdown"
-            if e[i + 1] >= 0.85 * emax:
-                roles[i + 1] = "drop"
-    # Bridge: one-off, non-chorus material in the second half.
-    for i in range(1, n - 1):
-        if roles[i] == "verse" and counts[groups[i]] == 1 and starts[i] > 0.45 * duration:
-            roles[i] = "bridge"
-    # A drop's repeats are drops too (the first one follows the intro, not a breakdown).
-    drop_groups = {groups[i] for i in range(n) if roles[i] == "drop"}
-    for i in range(n):
-        if groups[i] in drop_groups and roles[i] == "chorus":
-            roles[i] = "drop"
-    # Intro/outro: quieter material at the ends that the body of the song does not repeat.
-    body = set(groups[1:-1])
-    quiet_first = e[0] < 0.75 * emax or e[0] <= float(np.median(e)) + 1e-6
-    # ...and quieter than the whole body: otherwise it is the first verse (that is not repeated).
-    # (breakdowns are dips by definition and do not count).
-    body_e = [e[i] for i in range(1, n - 1) if roles[i] != "breakdown"]
-    below_body = not body_e or e[0] < min(body_e) - INTRO_MARGIN
-    if quiet_first and below_body and (groups[0] not in body or e[0] < 0.5 * emax):
-        roles[0] = "intro"
-    quiet_last = e[-1] < 0.75 * emax or e[-1] <= float(np.median(e)) + 1e-6
-    if n >= 3 and quiet_last and (groups[-1] not in body or e[-1] < 0.5 * emax):
-        roles[-1] = "outro"
-    # A song rarely opens on its chorus (or drop): loud first material that is not an intro is
-    # the first verse; the chorus is what it builds to.
-    if roles[0] in ("chorus", "drop") and n >= 3:
-        roles[0] = "verse"
-    return roles
+def fades_out(bar_energy: np.ndarray, a: int, b: int) -> bool:
+    """Bars a..b get steadily quieter: the second half (its final bar, the ring-out of any
+    ending, left out) is FADE_DROP below the first."""
+    if b - a < 5:
+        return False
+    mid = (a + b) // 2
+    return float(bar_energy[a:mid].mean() - bar_energy[mid : b - 1].mean()) >= FADE_DROP
 
 
 def find_sections(
@@ -274,44 +248,57 @@ def find_sections(
         e = float(dyn.intensity.mean()) if dyn.intensity.size else 0.0
         return [SectionInfo(0.0, duration, "verse", "verse 1", 0, e)]
     edges = np.append(db, duration)
+    n = db.size
     feats = bar_features(fe, dyn, chroma, edges)
-    bar_dur = float(np.median(np.diff(db)))
     bar_chroma = _span_mean(chroma, fe.frame_rate, edges)
     bar_chroma /= np.linalg.norm(bar_chroma, axis=1, keepdims=True) + 1e-9
-    starts_idx = find_boundaries(feats, bar_dur, bar_chroma)
-    bounds = [edges[i] for i in starts_idx] + [duration]
-    bounds[0] = 0.0  # the first section starts with the audio (pickup bars included)
-    sec_feats = []
-    energies = []
-    for k, i0 in enumerate(starts_idx):
-        i1 = starts_idx[k + 1] if k + 1 < len(starts_idx) else feats.shape[0]
-        sec_feats.append(feats[i0:i1].mean(axis=0))
-        a, b = bounds[k], bounds[k + 1]
-        ia, ib = int(a * dyn.rate_hz), max(int(a * dyn.rate_hz) + 1, int(b * dyn.rate_hz))
-        energies.append(float(dyn.intensity[ia:ib].mean()))
-    patterns = harmonic_patterns(bar_chroma, starts_idx, feats.shape[0])
-    groups = _groups(np.array(sec_feats), patterns=patterns)
-    roles = assign_roles(energies, groups, bounds[:-1], duration)
+    _, harm = boundary_novelty(feats, db, bar_chroma)
+    bar_energy = _span_mean(dyn.intensity[None, :], dyn.rate_hz, edges)[:, 0]
+    found = find_boundaries(feats, db, bar_chroma)
+    sim = bar_similarity(feats)
+    starts = absorb_short(merge_alike(found, sim, bar_energy, np.diff(edges), harm), sim)
+    ends = starts[1:] + [n]
+    sec_feats = np.array([feats[a:b].mean(axis=0) for a, b in zip(starts, ends, strict=True)])
+    energies = [
+        float(np.average(bar_energy[a:b], weights=np.diff(edges)[a:b]))
+        for a, b in zip(starts, ends, strict=True)
+    ]
+    patterns = harmonic_patterns(bar_chroma, starts, n)
+    groups = _groups(sec_feats, patterns=patterns)
+    times = [0.0] + [float(edges[i]) for i in starts[1:]]  # the first takes the pickup too
+    roles = assign_roles(
+        energies, groups, times, duration, fading_end=fades_out(bar_energy, starts[-1], n)
+    )
+    # (first bar, last bar + 1, role, group, energy) per section.
+    spans: list[tuple[int, int, str, int, float]] = []
+    for k in range(len(starts)):
+        same = spans and spans[-1][2] == roles[k]
+        if same and (spans[-1][3] == groups[k] or roles[k] in ("intro", "outro")):
+            # The same material twice in a row is one longer section (a doubled chorus), not
+            # two: the novelty split it on a small change inside. An intro (or outro) in
+            # stages is one intro.
+            a, _, role, group, e = spans[-1]
+            wa, wb = edges[ends[k - 1]] - edges[a], edges[ends[k]] - edges[starts[k]]
+            spans[-1] = (a, ends[k], role, group, float((e * wa + energies[k] * wb) / (wa + wb)))
+            continue
+        spans.append((starts[k], ends[k], roles[k], groups[k], energies[k]))
     out: list[SectionInfo] = []
     counter: dict[str, int] = {}
-    for k in range(len(starts_idx)):
-        prev = out[-1] if out else None
-        if prev is not None and prev.role == roles[k] and prev.group == groups[k]:
-            # The same material twice in a row is one longer section (a doubled chorus), not
-            # two: the novelty split it on a small change inside.
-            span_a, span_b = prev.end - prev.start, bounds[k + 1] - bounds[k]
-            prev.energy = (prev.energy * span_a + energies[k] * span_b) / (span_a + span_b)
-            prev.end = float(bounds[k + 1])
-            continue
-        counter[roles[k]] = counter.get(roles[k], 0) + 1
-        out.append(
-            SectionInfo(
-                start=float(bounds[k]),
-                end=float(bounds[k + 1]),
-                role=roles[k],
-                label=f"{roles[k]} {counter[roles[k]]}",
-                group=groups[k],
-                energy=energies[k],
+    for a, b, role, group, e in spans:
+        counter[role] = counter.get(role, 0) + 1
+        # Merged into a very long section: cut again where merging joined it (a phrase start),
+        # the parts keeping one label and group, each with its own energy.
+        cuts = [a, *split_long(a, b, edges, [q for q in found if q not in starts]), b]
+        for i0, i1 in zip(cuts[:-1], cuts[1:], strict=True):
+            part_e = float(np.average(bar_energy[i0:i1], weights=np.diff(edges)[i0:i1]))
+            out.append(
+                SectionInfo(
+                    start=0.0 if i0 == 0 else float(edges[i0]),
+                    end=duration if i1 == n else float(edges[i1]),
+                    role=role,
+                    label=f"{role} {counter[role]}",
+                    group=group,
+                    energy=part_e if len(cuts) > 2 else e,
+                )
             )
-        )
     return out

@@ -131,3 +131,42 @@ def test_bridge_on_other_chords_is_its_own_group() -> None:
     assert len(bridge) == 1 and bridge[0].role == R.SECTION_ROLE_BRIDGE
     verse2 = [s for s in c.sections if abs(s.start - truth.sections[2][0]) < 1.0][0]
     assert bridge[0].repeat_group != verse2.repeat_group
+
+
+def test_phrases_no_opening_chorus_no_split_chorus_outro_last() -> None:
+    """A song that opens on a quieter take of its chorus, with a doubled chorus in the middle:
+    sections on phrase-aligned downbeats, the doubled chorus one section, no chorus first,
+    the outro last."""
+    spec = SongSpec(
+        "chorus_first",
+        118.0,
+        (
+            SectionSpec("chorus", 8, 0.75, lead=True),
+            SectionSpec("verse", 8, 0.55),
+            SectionSpec("chorus", 8, 1.0, lead=True),
+            SectionSpec("chorus", 8, 1.0, lead=True),
+            SectionSpec("verse", 8, 0.55),
+            SectionSpec("chorus", 8, 1.0, lead=True),
+            SectionSpec("outro", 4, 0.3, drums=False),
+        ),
+        humanize_ms=6.0,
+        seed=31,
+    )
+    x, truth = synth_song(spec)
+    c = analyse(x)
+    downbeats = np.array(c.downbeat_times)
+    bar = float(np.median(np.diff(downbeats)))
+    for s in c.sections[1:]:
+        assert np.min(np.abs(downbeats - s.start)) < 1e-3
+        # Whole 4-bar phrases from the song's first bar.
+        bars = (s.start - truth.downbeats[0]) / bar
+        assert abs(bars - 4 * round(bars / 4)) < 0.25
+    labels = [s.label for s in c.sections]
+    assert all(a != b for a, b in zip(labels, labels[1:], strict=False))
+    assert c.sections[0].role != R.SECTION_ROLE_CHORUS
+    assert c.sections[-1].role == R.SECTION_ROLE_OUTRO
+    # The doubled chorus (truth sections 2 + 3) is one chorus.
+    doubled = [s for s in c.sections if s.start <= truth.sections[3][0] < s.end]
+    assert doubled[0].role == R.SECTION_ROLE_CHORUS
+    assert doubled[0].start == pytest.approx(truth.sections[2][0], abs=0.2)
+    assert doubled[0].end == pytest.approx(truth.sections[3][1], abs=0.2)
