@@ -6,8 +6,14 @@ its brightness and saturation, and chooses a lighting: night, day, backlit, neon
 a duotone in the palette's accent. The same index always gives the same grading; neighbouring
 indices differ clearly (the storyboard gives contrasting sections different looks).
 
-The colour part is affine per pixel (out = rgb @ M + c), so it applies to premultiplied layers
-exactly (the offset scaled by alpha) and parallax layers keep the keyframe's look.
+Most looks also grade onto a colour axis of their own (chroma_axis): chroma across the hue of
+one palette role is cut back, so every place and framing under the look shares its colours
+(the second chorus's street and its skyline are one world, a verse under another look is
+another); the colours along the axis keep their full strength.
+
+The colour part is affine per pixel (out = M rgb + c), so it applies to premultiplied layers
+exactly (the offset scaled by alpha) and parallax layers keep the keyframe's look; the axis
+folds into the same matrix (no extra pass over the pixels).
 """
 
 from __future__ import annotations
