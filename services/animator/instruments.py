@@ -4,8 +4,8 @@
 - snare / clap (onsets on off-downbeat beats with the mid band up): a short flash, or a
   glitch (row bands slipping sideways) in loud passages;
 - hats (high band): how many particles show and how fast they twinkle;
-- sustained harmony / voice (the mid band smoothed over seconds): a glow and a slow drift of
-  the colour balance (weaker on a muted look, which a tint would colour).
+- sustained harmony / voice (the mid band smoothed over seconds): a glow and a colour cast
+  that swells with it in the look's own shadow colour (weaker on a muted look).
 
 Struck accents land on beat frames only (the snare's onsets are snapped to their beat), so the
 visual beat sync (sync_metric.py) is kept; the sustained ones change slowly. All are pure
@@ -103,13 +103,16 @@ class InstrumentTrack:
         """Share of the particles on screen, from the hats (high band)."""
         return 0.35 + 0.65 * self.music.high.at(t)
 
-    def drift(self, t: float) -> Drift:
-        """Glow and colour drift from what is held (sustained mid band), on musical time since
-        the section began, from a direction of the section's repeat group: the second chorus
-        drifts through the colours the first did (not wherever the song's clock has got to)."""
+    def drift(self, t: float, direction: tuple[float, float] | None = None) -> Drift:
+        """Glow and a colour cast from what is held (sustained mid band): the cast swells and
+        ebbs with the sustain along `direction` (a unit Cb, Cr vector: the look's own colour),
+        or without one along a direction per repeat group. Either way every shot of a look
+        (and the second chorus like the first) takes one tint, the near-blacks most of all (an
+        offset of a few chroma values gives a dark pixel its hue)."""
         sustain = self.music.sustain.at(t)
-        start, group = self.music.section_anchor(t)
-        p = self.music.progress(t) - self.music.progress(start)
         amp = DRIFT_CHROMA * (0.3 + 0.7 * sustain)
-        ang = 0.11 * p + self._phase + GROUP_TURN * max(group, 0)
-        return Drift(amp * math.cos(ang), amp * math.sin(ang), GLOW_GAIN * sustain)
+        if direction is None:
+            _, group = self.music.section_anchor(t)
+            ang = self._phase + GROUP_TURN * max(group, 0)
+            direction = (math.cos(ang), math.sin(ang))
+        return Drift(amp * direction[0], amp * direction[1], GLOW_GAIN * sustain)

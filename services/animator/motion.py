@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from lumiere.v1 import storyboard_pb2
 
+from services.animator import transitions as tr
 from services.animator.music import Music
 from services.common.scene_vocabulary import LOOKS
 
@@ -101,6 +102,10 @@ class ShotMotion:
     punch: float = 1.0  # beat-punch multiplier
     subject_amp: float = 1.0  # how much the subject plane moves to the beat (framing)
     colour_drift: float = 1.0  # how far the sustained harmony tints the picture (the look)
+    flash_decay_s: float = tr.FLASH_DECAY_S  # a flash cut into the shot fades this fast
+    # The chroma direction (unit Cb, Cr) of the harmony's colour cast: the look's own colour
+    # (from the keyframe's palette, see cast_direction); None: one per repeat group.
+    cast: tuple[float, float] | None = None
 
     @classmethod
     def plan(
@@ -196,6 +201,7 @@ class ShotMotion:
             punch=punch,
             subject_amp=subject_amp,
             colour_drift=1.0 if LOOKS[shot.look % len(LOOKS)].vivid else MUTED_DRIFT,
+            flash_decay_s=min(tr.FLASH_DECAY_S, tr.FLASH_SHOT_SHARE * (t1 - t0)),
         )
 
     def depth(self, depth: float) -> float:

@@ -65,6 +65,18 @@ def rgb_to_yuv444(rgb: np.ndarray) -> np.ndarray:
     return cv2.transform(rgb, m)  # saturating uint8 output
 
 
+def chroma_direction(hex_colour: str, min_chroma: float = 4.0) -> tuple[float, float] | None:
+    """The unit (Cb, Cr) direction of an "#rrggbb" colour, (0, 0) for a grey one (chroma under
+    `min_chroma` code values: it has no hue to give), None for one that does not parse."""
+    try:
+        rgb = np.array([int(hex_colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)], np.float32)
+    except ValueError:
+        return None
+    cb, cr = (_RGB2YUV[1:] @ rgb).tolist()
+    norm = float(np.hypot(cb, cr))
+    return (cb / norm, cr / norm) if norm >= min_chroma else (0.0, 0.0)
+
+
 def rgb_to_planes(rgb: np.ndarray) -> Planes:
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:

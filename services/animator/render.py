@@ -668,7 +668,8 @@ class SegmentRenderer:
             self._show(p.from_shot, k, punch, shake_x, shake_y, out)
 
         if shot.incoming == tr.FLASH_CUT and k >= shot.start_frame:
-            white = max(white, 0.85 * math.exp(-(k - shot.start_frame) / p.fps / tr.FLASH_DECAY_S))
+            since_s = (k - shot.start_frame) / p.fps
+            white = max(white, 0.85 * math.exp(-since_s / shot.motion.flash_decay_s))
 
         # The beat lifts the lights (gain) more than the blacks (lift): blacks lifted on every
         # beat turn a night scene milky.
@@ -683,7 +684,7 @@ class SegmentRenderer:
                     # A flash of the lights (gain: dark stays dark) with a touch of white.
                     gain += SNARE_GAIN * hit
                     white = max(white, SNARE_FLASH * hit)
-            drift = inst.drift(t)
+            drift = inst.drift(t, shot.motion.cast)
             tint = (drift.du * shot.motion.colour_drift, drift.dv * shot.motion.colour_drift)
             gain += drift.glow
             sat += 0.1 * drift.glow / GLOW_GAIN

@@ -7,6 +7,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from services.animator.encode import encode_frames, frame_planes
 from services.animator.generated import ClipRenderer, ShotBackends, shot_clip
 from services.animator.motion import ShotMotion
 from services.animator.music import Music
+from services.animator.planes import chroma_direction
 from services.animator.presets import EncoderProfile, resolve_profile
 from services.animator.render import SegmentPlan, SegmentRenderer, Shot, is_opaque, prepare_shot
 from services.animator.timeline import validate_frame_range
@@ -30,6 +32,11 @@ from services.common.storage import ArtifactStore, validate_key
 log = logging.getLogger(__name__)
 
 Report = Callable[[int, int, str], None]
+
+# The harmony's colour cast takes the hue of the keyframe's darkest palette colour (the seeder's
+# palette order: deep, shadow, mid, light, accent): the shadows deepen in the look's own colour,
+# the same for every shot of the look, and a grey one (noir) stays neutral.
+CAST_ROLE = 0
 
 
 def segment_key(
@@ -144,6 +151,8 @@ def build_plan(
     ) -> Shot:
         key = kf.key_moment_id or f"{kf.time:.3f}"
         motion = ShotMotion.plan(shot_seed, key, kf.time, music, board)
+        if len(kf.palette) > CAST_ROLE:
+            motion = replace(motion, cast=chroma_direction(kf.palette[CAST_ROLE]))
         image, layers, names = loaded
         return prepare_shot(
             image,

@@ -27,8 +27,11 @@ ENTRY_KINDS = {
     storyboard_pb2.SHOT_ENTRY_ZOOM_THROUGH: ZOOM_THROUGH,
 }
 
-# After a flash cut the white flash decays with this time constant (seconds).
+# After a flash cut the white flash decays with this time constant (seconds), and at most with
+# this share of the shot's length: a quick shot (half a second) is not washed out to grey for
+# most of its time (its near-blacks lifted by tens of code values), only opened by the flash.
 FLASH_DECAY_S = 0.16
+FLASH_SHOT_SHARE = 0.125
 # After a whip the incoming shot's pan and blur settle within this many seconds.
 WHIP_SETTLE_S = 0.13
 

@@ -70,7 +70,7 @@ SOME_BEAT = 0.2
 # Bump when the animator renders different frames for the same request (motion, grading,
 # encoder settings). It is part of every segment's storage key and of the orchestrator's reuse
 # key, so a resumed or regenerated project never mixes renders of two renderer versions.
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 
 # Shot backends a project can name (ProjectOptions.shot_backend); a deployment offers a subset
 # (Settings.shot_backends). "procedural" needs no service and is every generated shot's fallback.

@@ -53,7 +53,7 @@ from services.seeder.shots import FRAMING_NAMES, ShotRender, render_shot
 Report = Callable[[int, int, str], None]
 
 # Bump when shot drawing changes, so stored shot keyframes of an older drawing are not reused.
-SHOT_ENGINE = "shots-2"
+SHOT_ENGINE = "shots-3"
 
 
 @dataclass(frozen=True)

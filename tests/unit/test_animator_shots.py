@@ -284,3 +284,38 @@ def test_keyframes_without_a_shot_render_exactly_as_before(
     for k in (0, 5, before.end - 3, before.end - 1):
         a, b = SegmentRenderer(before).frame(k), SegmentRenderer(after).frame(k)
         assert np.array_equal(a.buf, b.buf)
+
+
+def test_a_flash_cut_opens_a_quick_shot_without_washing_it_out() -> None:
+    """The flash into a half-second shot is gone by its middle (its blacks back to black);
+    a long shot keeps the full flash."""
+    music = _music(0.6)
+    quick = ShotMotion.for_shot(sb.Shot(id="q", start_time=2.0, end_time=2.5), music)
+    long = ShotMotion.for_shot(sb.Shot(id="l", start_time=2.0, end_time=6.0), music)
+    assert long.flash_decay_s == tr.FLASH_DECAY_S
+    white_at_middle = 0.85 * np.exp(-0.25 / quick.flash_decay_s)
+    assert white_at_middle * 219 < 5  # code values of lift left on the blacks
+    assert quick.flash_decay_s >= 1.5 / 30  # still a flash over a couple of frames
+
+
+def test_the_harmony_casts_the_shot_in_its_own_shadow_colour(
+    store: LocalStore, concept: concept_pb2.Concept
+) -> None:
+    """The colour cast follows the keyframe palette's darkest colour: along its chroma
+    direction for a coloured one, none for a grey one."""
+    from services.animator.planes import chroma_direction
+
+    concept.storyboard.CopyFrom(_board(concept, sb.SHOT_ENTRY_CUT, sb.CAMERA_MOVE_LOCKED))
+    kfs = store_shot_keyframes(store, "p", concept.storyboard, W, H)
+    casts = {}
+    for deep in ("#101040", "#121212"):
+        kf = seeder_pb2.Keyframe()
+        kf.CopyFrom(kfs[0])
+        kf.palette.extend([deep, "#202050", "#6060c0", "#c0c0ff", "#ff40c0"])
+        reqs, _ = plan_requests("p", concept, [kf], VIDEO, FPS)
+        plan, _ = build_plan(reqs[0], store)
+        casts[deep] = plan.from_shot.motion.cast
+    blue = casts["#101040"]
+    assert blue is not None and blue[0] > 0.9  # Cb: blue
+    assert casts["#121212"] == (0.0, 0.0)
+    assert chroma_direction("not a colour") is None

@@ -145,6 +145,23 @@ def test_colour_drift_restarts_with_each_section_of_a_group() -> None:
         assert np.hypot(first.du - other.du, first.dv - other.dv) > 3.0
 
 
+def test_colour_cast_follows_the_given_direction_in_every_section() -> None:
+    """With the look's colour (a unit Cb, Cr direction) the cast runs along it in every section
+    of every group, only its strength follows the music; a grey look gets none."""
+    concept = _song(bars=16)
+    for start, end, group in ((0.0, 8.0, 0), (8.0, 16.0, 1), (16.0, 24.0, 0)):
+        concept.sections.add(start=start, end=end, repeat_group=group)
+    track = InstrumentTrack(Music.from_concept(concept), FPS, "s")
+    direction = (0.6, -0.8)
+    for t in (0.5, 5.0, 9.0, 17.0, 23.0):
+        cast = track.drift(t, direction)
+        assert np.hypot(cast.du, cast.dv) > 1.0
+        assert cast.du * direction[1] - cast.dv * direction[0] == pytest.approx(0.0, abs=1e-9)
+        assert cast.du * direction[0] + cast.dv * direction[1] > 0
+        grey = track.drift(t, (0.0, 0.0))
+        assert (grey.du, grey.dv) == (0.0, 0.0) and grey.glow == cast.glow
+
+
 @pytest.mark.parametrize("level", [0.5, 0.95])
 def test_beat_sync_stays_above_point_nine_with_the_director(
     store: LocalStore, level: float

@@ -204,3 +204,26 @@ def test_unknown_viewpoints_fall_back_by_framing() -> None:
     assert resolve_view("city", "detail", "", 1).name == "sign"
     # A name from another family still renders (with this video's palette).
     assert resolve_view("forest", "wide", "street", 1).name == "street"
+
+
+def test_a_colour_axis_pulls_hues_to_the_key_and_keeps_luma_and_greys() -> None:
+    """chroma_axis: a magenta and a blue either side of a violet key both move toward it, luma
+    and greys stay, the key itself stays, and a grey key is no grade."""
+    import colorsys
+
+    from services.seeder.looks import _LUMA, chroma_axis
+
+    key = (0.5, 0.2, 0.9)
+    grade = chroma_axis(key, 0.4)
+    px = np.array([[[0.8, 0.1, 0.9], [0.2, 0.3, 0.9], [0.5, 0.5, 0.5], key]], np.float32)
+    out = grade.apply(px)
+    assert np.allclose(out @ _LUMA, px @ _LUMA, atol=1e-5)
+    assert np.allclose(out[0, 2:], px[0, 2:], atol=1e-5)
+
+    def hue_gap(c: np.ndarray) -> float:
+        h = colorsys.rgb_to_hsv(*c)[0] - colorsys.rgb_to_hsv(*key)[0]
+        return abs((h + 0.5) % 1.0 - 0.5)
+
+    for before, after in zip(px[0, :2], out[0, :2], strict=True):
+        assert hue_gap(after) < 0.6 * hue_gap(before)
+    assert np.array_equal(chroma_axis((0.4, 0.4, 0.4), 0.4).m, np.eye(3))
