@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from lumiere.v1 import concept_pb2
 
-from services.common.contract import SOME_BEAT
+from services.common.contract import CONFIDENT_BEAT, SOME_BEAT
 
 DEFAULT_INTENSITY = 0.5
 # Intensity is smoothed before it drives camera speed/amplitude so motion never jitters.
@@ -26,8 +26,13 @@ MIN_PULSE_GAP_S = 0.25
 
 
 def free_time_spans(concept: concept_pb2.Concept) -> list[tuple[float, float]]:
-    """(start, end) of the sections whose own beat confidence says there is no reliable beat
-    (a concept without per-section confidence has none: its beats are taken as they are)."""
+    """(start, end) of the sections whose own beat confidence says there is no reliable beat,
+    in a song whose beat is not steady as a whole. A steady song's grid carries through its
+    drumless intro, breakdown or outro (their beats are only inferred, so their confidence is
+    low, but a listener keeps the beat there); a concept without per-section confidence has no
+    such spans: its beats are taken as they are."""
+    if concept.tempo_confidence >= CONFIDENT_BEAT:
+        return []
     return [
         (float(sec.start), float(sec.end))
         for sec in concept.sections

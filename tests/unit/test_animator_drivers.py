@@ -34,9 +34,9 @@ def test_concept_without_drivers_keeps_the_onset_rule() -> None:
 
 
 def _free_time_concept() -> concept_pb2.Concept:
-    """Beats every 0.5 s over 30 s; the middle section (10-20 s) has no reliable beat and its
-    onsets fall off the grid, some closer together than MIN_PULSE_GAP_S."""
-    c = concept_pb2.Concept(duration_seconds=30.0, tempo_confidence=0.6)
+    """An unsteady song: beats every 0.5 s over 30 s; the middle section (10-20 s) has no
+    reliable beat and its onsets fall off the grid, some closer together than MIN_PULSE_GAP_S."""
+    c = concept_pb2.Concept(duration_seconds=30.0, tempo_confidence=0.3)
     for i in range(60):
         c.beats.add(time=0.5 * i, strength=0.8, downbeat=i % 4 == 0)
     c.onset_times.extend([3.1, 10.13, 10.2, 11.37, 13.9, 14.0, 17.61, 22.2])
@@ -62,5 +62,12 @@ def test_concept_without_section_confidence_keeps_its_beats() -> None:
     c = _free_time_concept()
     for sec in c.sections:
         sec.ClearField("tempo_confidence")
+    m = Music.from_concept(c)
+    np.testing.assert_allclose(m.beat_times, np.arange(60) * 0.5)
+
+
+def test_a_steady_song_keeps_its_grid_through_a_section_without_drums() -> None:
+    c = _free_time_concept()
+    c.tempo_confidence = 0.9  # a drumless intro or breakdown of a steady song: beats inferred
     m = Music.from_concept(c)
     np.testing.assert_allclose(m.beat_times, np.arange(60) * 0.5)
