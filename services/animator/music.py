@@ -3,7 +3,7 @@
 Built from a `Concept` once per segment. Every quantity is a pure function of the concept and the
 *global* time or frame index, so segments rendered on different replicas agree at their joins.
 Missing fields degrade gracefully: no beats -> no accents, no intensity curve -> a calm 0.5.
-A section the concept heard no reliable beat in pulses on its onsets instead of a fake grid.
+A section the concept heard no reliable beat in pulses on its onsets, not on a grid it lacks.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def pulse_times(
     level: SampledCurve,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The times the picture answers to: the beats, except inside `free` spans, where a grid
-    would be a fake one and the onsets (thinned to MIN_PULSE_GAP_S, accent = the music's level
+    would be invented and the onsets (thinned to MIN_PULSE_GAP_S, accent = the music's level
     there, never a downbeat) take their place. All arrays are (n,), sorted by time."""
     if not free:
         return beats, strength, downbeat

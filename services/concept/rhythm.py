@@ -164,13 +164,18 @@ def _span(bpm: np.ndarray) -> float:
     return float(np.percentile(bpm, 95)) / lo if lo > 0 else 1.0
 
 
+def _clearly_heard(strength: np.ndarray) -> np.ndarray:
+    """Beats whose onset strength is at least a quarter of the song's 90th percentile: the
+    ones heard, not just implied by the grid."""
+    return strength > 0.25 * (float(np.percentile(strength, 90)) or 1.0)
+
+
 def _heard_tempo(fe: Frontend, frames: np.ndarray, around: int = 16) -> np.ndarray:
     """BPM at each heard beat from the median of the `around` nearest intervals between heard
     (strong) beats: how the tracked beats' own spacing moves through the song."""
     if frames.size < around + 2:
         return np.zeros(0)
-    s = _strength_at(fe.onset_env, frames)
-    heard = s > 0.25 * (float(np.percentile(s, 90)) or 1.0)
+    heard = _clearly_heard(_strength_at(fe.onset_env, frames))
     ok = heard[:-1] & heard[1:]
     ibi = np.diff(frames)[ok] / fe.frame_rate
     if ibi.size < around:
@@ -532,9 +537,7 @@ def track_beats(
         empty = np.zeros(0)
         return tempo, alt, empty, empty, np.zeros(0, bool), empty, tg, bpms, halved, varies
     raw_t = librosa.frames_to_time(frames, sr=fe.sr, hop_length=fe.hop)
-    s = _strength_at(fe.onset_env, frames)
-    ref = float(np.percentile(s, 90)) or 1.0
-    strong = s > 0.25 * ref
+    strong = _clearly_heard(_strength_at(fe.onset_env, frames))
     beats = refine_to_attacks(raw_t, strong, fe.samples, fe.sr)
     # Drop weak beats at the very ends (librosa places beats over silence), then re-extend on
     # the grid only over the part of the track that sounds.
@@ -822,14 +825,14 @@ def correct_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray) -> np.nda
     return np.append(out, min(last, fe.duration - 0.05))
 
 
-def half_beat_grid(beats: np.ndarray, weights: np.ndarray, period: float) -> np.ndarray:
+def half_beat_grid(beats: np.ndarray, period: float) -> np.ndarray:
     """Continuous grid phase (in periods, modulo 1/2) at each beat, smoothed over ~PHASE_HOLD_S.
 
     Doubling the angle makes a beat and the off-beat half a period away count alike, so
     stretches tracked on the off-beats do not pull the grid; a tempo a hair off turns the phase
     slowly, which the smoothing follows.
     """
-    z = weights * np.exp(4j * np.pi * beats / period)
+    z = np.exp(4j * np.pi * beats / period)
     sigma = max(1.0, PHASE_HOLD_S / period)
     zs = scipy.ndimage.gaussian_filter1d(z.real, sigma, mode="nearest") + 1j * (
         scipy.ndimage.gaussian_filter1d(z.imag, sigma, mode="nearest")
@@ -849,7 +852,7 @@ def hold_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray, tempo: float
     if beats.size < 16:
         return beats
     period = 60.0 / tempo
-    grid_at = half_beat_grid(beats, np.ones(beats.size), period)
+    grid_at = half_beat_grid(beats, period)
     halves = np.rint(2 * (beats / period - grid_at)).astype(int)
     e = onbeat_evidence(fe, chroma, beats)
     side = halves[:-1] % 2
@@ -859,8 +862,8 @@ def hold_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray, tempo: float
     # Grid points of the chosen set from half a beat before the first to after the last beat.
     ns = np.arange(halves[0] - 1, halves[-1] + 2)
     ns = ns[ns % 2 == keep]
-    t = period * (ns / 2.0 + np.interp(ns / 2.0 * period, beats, grid_at))
-    for _ in range(3):  # t = period * (n/2 + grid(t)): the grid turns slowly, so this converges
+    t = ns / 2.0 * period
+    for _ in range(4):  # t = period * (n/2 + grid(t)): the grid turns slowly, so this converges
         t = period * (ns / 2.0 + np.interp(t, beats, grid_at))
     return t[(t >= 0.0) & (t < fe.duration - 0.05)]
 
@@ -868,8 +871,7 @@ def hold_phase(fe: Frontend, chroma: np.ndarray, beats: np.ndarray, tempo: float
 def regrid(fe: Frontend, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(beats, inferred) for grid points: heard ones moved onto their attacks, the rest kept
     on the grid and marked inferred (the same rule as the tracker's own beats)."""
-    s = _strength_at(fe.onset_env, fe.frame_of(grid))
-    strong = s > 0.25 * (float(np.percentile(s, 90)) or 1.0)
+    strong = _clearly_heard(_strength_at(fe.onset_env, fe.frame_of(grid)))
     return refine_to_attacks(grid, strong, fe.samples, fe.sr), ~strong
 
 
